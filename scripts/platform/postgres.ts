@@ -1,0 +1,175 @@
+/**
+ * The local PostgreSQL 15 cluster: created under `.local/<profile>/pg`, started with pg_cron,
+ * Supabase's stand-ins applied, then the project's migrations in order.
+ *
+ * Postgres refuses to run as root, so when we are root every server command runs as `postgres`.
+ */
+import { type PlatformConfig, PROJECT_ROOT } from "./config.ts";
+import { join } from "./path.ts";
+import { isRoot, run } from "./process.ts";
+
+const PG_BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
+
+/** Runs a Postgres server binary, as `postgres` when we are root. */
+function pgCommand(bin: string, args: string[]): Promise<string> {
+  const path = join(PG_BIN, bin);
+  return isRoot() ? run("runuser", ["-u", "postgres", "--", path, ...args]) : run(path, args);
+}
+
+function dataDir(cfg: PlatformConfig): string {
+  return join(cfg.stateDir, "pg");
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Server settings appended to postgresql.conf at creation. */
+function serverSettings(cfg: PlatformConfig): string {
+  const lines = [
+    `port = ${cfg.dbPort}`,
+    `listen_addresses = '127.0.0.1'`,
+    `unix_socket_directories = ''`,
+    `shared_preload_libraries = 'pg_cron'`,
+    `cron.database_name = 'postgres'`,
+    // Jobs run in background workers: no libpq connection, so no password needed.
+    `cron.use_background_workers = on`,
+    `max_worker_processes = 32`,
+    `max_connections = 200`,
+    `timezone = 'UTC'`,
+    `log_timezone = 'UTC'`,
+    `log_min_messages = warning`,
+  ];
+  // A test cluster is thrown away after the run: durability buys nothing there.
+  if (cfg.profile === "test") lines.push("fsync = off", "full_page_writes = off");
+  return "\n# Local platform settings\n" + lines.join("\n") + "\n";
+}
+
+/** Creates the cluster when missing. With `fresh`, an existing one is removed first. */
+export async function ensureCluster(cfg: PlatformConfig, opts: { fresh?: boolean } = {}) {
+  const dir = dataDir(cfg);
+  if (opts.fresh && await exists(dir)) {
+    await stopCluster(cfg);
+    await Deno.remove(dir, { recursive: true });
+  }
+  if (await exists(join(dir, "PG_VERSION"))) return;
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  const pwFile = join(cfg.stateDir, "pwfile");
+  await Deno.writeTextFile(pwFile, "postgres\n");
+  if (isRoot()) await run("chown", ["-R", "postgres:postgres", dir, pwFile]);
+  await pgCommand("initdb", [
+    "-D",
+    dir,
+    "-U",
+    "postgres",
+    "--auth-host=scram-sha-256",
+    "--auth-local=trust",
+    `--pwfile=${pwFile}`,
+    "--encoding=UTF8",
+    "--locale=C.UTF-8",
+    "--no-sync",
+  ]);
+  await Deno.remove(pwFile);
+  const conf = join(dir, "postgresql.conf");
+  await Deno.writeTextFile(conf, serverSettings(cfg), { append: true });
+}
+
+/** True when this cluster's postmaster is running. */
+async function isRunning(cfg: PlatformConfig): Promise<boolean> {
+  try {
+    await pgCommand("pg_ctl", ["-D", dataDir(cfg), "status"]);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Starts the cluster unless it already runs; waits until it accepts connections. */
+export async function startCluster(cfg: PlatformConfig): Promise<void> {
+  if (await isRunning(cfg)) return;
+  const log = join(cfg.stateDir, "postgres.log");
+  if (isRoot()) {
+    await Deno.writeTextFile(log, "", { append: true });
+    await run("chown", ["postgres:postgres", log]);
+  }
+  await pgCommand("pg_ctl", ["-D", dataDir(cfg), "-l", log, "-w", "-t", "60", "start"]);
+}
+
+/** Stops the cluster (fast shutdown); does nothing when it is not running. */
+export async function stopCluster(cfg: PlatformConfig): Promise<void> {
+  if (!(await isRunning(cfg))) return;
+  await pgCommand("pg_ctl", ["-D", dataDir(cfg), "-m", "fast", "-w", "stop"]);
+}
+
+/** Runs a SQL file with psql, in one transaction, stopping at the first error. */
+export async function psqlFile(dbUrl: string, file: string): Promise<void> {
+  await run("psql", [dbUrl, "-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", file], {
+    env: { PGOPTIONS: "--client-min-messages=warning" },
+  });
+}
+
+/** Runs SQL text with psql and returns its unaligned, tuples-only output. */
+export async function psql(dbUrl: string, sql: string): Promise<string> {
+  const out = await run("psql", [dbUrl, "-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1"], {
+    stdin: sql,
+    env: { PGOPTIONS: "--client-min-messages=warning" },
+  });
+  return out.trim();
+}
+
+async function sqlFiles(dir: string): Promise<string[]> {
+  const names: string[] = [];
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isFile && entry.name.endsWith(".sql")) names.push(entry.name);
+  }
+  return names.sort();
+}
+
+/**
+ * Applies the stand-ins for what Supabase adds to Postgres (roles, auth, vault, pg_net).
+ * They live outside `supabase/migrations` and are written to be applied again safely.
+ */
+export async function applyStandIns(cfg: PlatformConfig): Promise<void> {
+  const dir = join(PROJECT_ROOT, "scripts/platform/sql");
+  for (const name of await sqlFiles(dir)) await psqlFile(cfg.dbUrl, join(dir, name));
+}
+
+/**
+ * Applies the migrations not applied yet, recording each in
+ * `supabase_migrations.schema_migrations` as the Supabase CLI does.
+ * Returns the versions applied by this call.
+ */
+export async function applyMigrations(cfg: PlatformConfig): Promise<string[]> {
+  await psql(
+    cfg.dbUrl,
+    `create schema if not exists supabase_migrations;
+     create table if not exists supabase_migrations.schema_migrations (
+       version text primary key, statements text[], name text);`,
+  );
+  const applied = new Set(
+    (await psql(cfg.dbUrl, "select version from supabase_migrations.schema_migrations"))
+      .split("\n").filter(Boolean),
+  );
+  const dir = join(PROJECT_ROOT, "supabase/migrations");
+  const done: string[] = [];
+  for (const name of await sqlFiles(dir)) {
+    const match = /^(\d+)_(.+)\.sql$/.exec(name);
+    if (!match) throw new Error(`Migration file name must be <timestamp>_<name>.sql: ${name}`);
+    const [, version, label] = match;
+    if (applied.has(version)) continue;
+    // The file and its record commit together (psql -1 wraps every -f and -c in one transaction).
+    await run("psql", [
+      cfg.dbUrl,
+      ...["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, name)],
+      "-c",
+      `insert into supabase_migrations.schema_migrations (version, name) values ('${version}', '${label}')`,
+    ], { env: { PGOPTIONS: "--client-min-messages=warning" } });
+    done.push(version);
+  }
+  return done;
+}
