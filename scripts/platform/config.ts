@@ -32,12 +32,13 @@ export interface PlatformConfig {
 
 /** Returns the configuration of a profile; `PLATFORM_PORT_OFFSET` shifts every port. */
 export function platformConfig(profile: Profile): PlatformConfig {
-  const offset = Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) + (profile === "test" ? 1000 : 0);
+  const extra = Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0);
+  const offset = extra + (profile === "test" ? 1000 : 0);
   const dbPort = 54322 + offset;
   const apiPort = 54321 + offset;
   return {
     profile,
-    stateDir: join(PROJECT_ROOT, ".local", profile),
+    stateDir: join(PROJECT_ROOT, ".local", extra ? `${profile}-${extra}` : profile),
     dbPort,
     apiPort,
     saasPortBase: 54324 + offset,

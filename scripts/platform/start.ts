@@ -3,7 +3,7 @@
  * stand-ins, the migrations, the pg_net worker, the API gateway with the edge functions.
  * Returns a handle whose `stop()` ends every process it started.
  */
-import { platformConfig, type PlatformConfig, type Profile, PROJECT_ROOT } from "./config.ts";
+import { type PlatformConfig, platformConfig, type Profile, PROJECT_ROOT } from "./config.ts";
 import { readEnvFile } from "./env_file.ts";
 import { localKeys } from "./keys.ts";
 import { join } from "./path.ts";
