@@ -1,13 +1,14 @@
 /**
  * Where each piece of the local platform lives, for the two profiles:
- * `dev` (the long-running demo stack) and `test` (a fresh stack per test run).
+ * `dev` (the long-running demo stack), `test` (a fresh stack per test run) and `bench`
+ * (a fresh, durable stack per benchmark run).
  *
  * Ports follow `supabase start`'s conventions (API 54321, database 54322, mail 54324);
- * the test profile adds 1000 so both can run at once.
+ * the test profile adds 1000 and the bench profile 2000, so all can run at once.
  */
 import { fromFileUrl, join } from "./path.ts";
 
-export type Profile = "dev" | "test";
+export type Profile = "dev" | "test" | "bench";
 
 /** The local JWT secret, as `supabase start` uses it. Local only: never a production value. */
 export const LOCAL_JWT_SECRET = "super-secret-jwt-token-with-at-least-32-characters-long";
@@ -33,7 +34,7 @@ export interface PlatformConfig {
 /** Returns the configuration of a profile; `PLATFORM_PORT_OFFSET` shifts every port. */
 export function platformConfig(profile: Profile): PlatformConfig {
   const extra = Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0);
-  const offset = extra + (profile === "test" ? 1000 : 0);
+  const offset = extra + { dev: 0, test: 1000, bench: 2000 }[profile];
   const dbPort = 54322 + offset;
   const apiPort = 54321 + offset;
   return {

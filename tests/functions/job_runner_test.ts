@@ -1,0 +1,169 @@
+/**
+ * The job runner against the real job core, through supabase-js and the local gateway.
+ * Each test uses a queue of its own, created like a domain migration creates one.
+ */
+import { createClient } from "@supabase/supabase-js";
+import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
+import { testSql } from "../_support/db.ts";
+import { PermanentJobError, RetryLaterError } from "../../supabase/functions/_shared/job_errors.ts";
+import { type Job, runQueue } from "../../supabase/functions/_shared/job_runner.ts";
+
+const client = createClient(
+  Deno.env.get("SUPABASE_URL")!,
+  Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!,
+  {
+    auth: { persistSession: false, autoRefreshToken: false },
+  },
+);
+
+type Sql = ReturnType<typeof testSql>;
+
+/** Creates a queue with no function behind it (the test drains it in-process). */
+async function createQueue(
+  sql: Sql,
+  name: string,
+  jobs: number,
+  batchSize = 10,
+): Promise<number[]> {
+  await sql`select jobs.create_queue(p_name => ${name}, p_function_name => 'in-process-test-worker',
+                                     p_batch_size => ${batchSize})`;
+  const rows = await sql`
+    select (public.job_enqueue(${name}, jsonb_build_object('n', n), 'item:' || n)).id
+    from generate_series(1, ${jobs}) n`;
+  return rows.map((r) => Number(r.id));
+}
+
+async function states(sql: Sql, queue: string): Promise<Record<string, number>> {
+  const rows =
+    await sql`select state::text, count(*)::int as n from jobs.jobs where queue = ${queue} group by 1`;
+  return Object.fromEntries(rows.map((r) => [r.state, r.n]));
+}
+
+Deno.test("runQueue() runs every job in batches and stores each result", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_all", 25, 10);
+    const summary = await runQueue<{ n: number }>({
+      client,
+      queue: "runner_all",
+      handler: (job) => Promise.resolve({ doubled: job.payload.n * 2 }),
+    });
+    assertEquals(
+      [summary.batches, summary.claimed, summary.succeeded, summary.stoppedBy],
+      [3, 25, 25, "drained"],
+    );
+    assertEquals(await states(sql, "runner_all"), { succeeded: 25 });
+    const [job] =
+      await sql`select result from jobs.jobs where queue = 'runner_all' and subject = 'item:7'`;
+    assertEquals(job.result, { doubled: 14 });
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("runQueue() turns thrown errors into retries, retry-after delays and dead letters", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_failures", 3);
+    const summary = await runQueue<{ n: number }>({
+      client,
+      queue: "runner_failures",
+      handler: (job) => {
+        if (job.payload.n === 1) throw new Error("Connection reset");
+        if (job.payload.n === 2) throw new RetryLaterError("Provider answered 429", 120);
+        throw new PermanentJobError("Provider answered 422: invalid address");
+      },
+    });
+    assertEquals([summary.retrying, summary.dead, summary.succeeded], [2, 1, 0]);
+    const rows = await sql`
+      select subject, state::text, last_error, extract(epoch from run_at - updated_at)::int as delay
+      from jobs.jobs where queue = 'runner_failures' order by subject`;
+    assertEquals(rows.map((r) => [r.subject, r.state]), [
+      ["item:1", "retrying"],
+      ["item:2", "retrying"],
+      ["item:3", "dead"],
+    ]);
+    assertEquals(rows[0].last_error, "Error: Connection reset");
+    assertEquals(rows[1].delay, 120, "retry-after overrides the backoff");
+    assertMatch(rows[2].last_error, /^PermanentJobError: Provider answered 422/);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("runQueue() never runs more handlers at once than its concurrency limit", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_concurrency", 12, 12);
+    let inFlight = 0;
+    let peak = 0;
+    const waiting: Array<() => void> = [];
+    const summary = await runQueue({
+      client,
+      queue: "runner_concurrency",
+      concurrency: 4,
+      handler: async () => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        // Hold each handler until four are running together, then let that group go.
+        await new Promise<void>((resolve) => {
+          waiting.push(resolve);
+          if (waiting.length === 4) waiting.splice(0).forEach((release) => release());
+        });
+        inFlight--;
+      },
+    });
+    assertEquals(summary.succeeded, 12);
+    assertEquals(peak, 4);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("runQueue() stops at its wall-clock budget, leaves the rest and asks for a wake-up", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_budget", 30, 10);
+    let clock = 0;
+    const [before] = await sql`select coalesce(max(id), 0) as id from net.http_request_queue`;
+    const summary = await runQueue({
+      client,
+      queue: "runner_budget",
+      wallBudgetMs: 1_000,
+      now: () => clock,
+      handler: () => {
+        clock += 100; // each job "takes" 100 ms of the budget
+        return Promise.resolve();
+      },
+    });
+    assertEquals([summary.batches, summary.succeeded, summary.stoppedBy], [1, 10, "wall_budget"]);
+    assertEquals(await states(sql, "runner_budget"), { succeeded: 10, waiting: 20 });
+    const wakeUps = await sql`
+      select url, convert_from(body, 'utf8')::jsonb as body from net.http_request_queue
+      where id > ${before.id}
+      union all
+      select null, null from net._http_response where id > ${before.id}`;
+    assert(wakeUps.length >= 1, "the runner asked for the next wake-up");
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("runQueue() does not overwrite a job cancelled while its handler ran", async () => {
+  const sql = testSql();
+  try {
+    const [id] = await createQueue(sql, "runner_cancel", 1);
+    const summary = await runQueue({
+      client,
+      queue: "runner_cancel",
+      handler: async (job: Job) => {
+        await sql`select public.job_cancel(${job.id}, 'operator changed their mind')`;
+      },
+    });
+    assertEquals([summary.succeeded, summary.lost], [0, 1]);
+    const [job] = await sql`select state::text from jobs.jobs where id = ${id}`;
+    assertEquals(job.state, "cancelled");
+  } finally {
+    await sql.end();
+  }
+});
