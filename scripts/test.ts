@@ -88,6 +88,7 @@ try {
       ["test", "--allow-all", ...(denoTestArgs.length ? denoTestArgs : ["tests/"])],
       {
         ...env,
+        NO_COLOR: "1",
         TEST_DB_URL: cfg.dbUrl,
         TEST_API_PORT: String(cfg.apiPort),
         JWT_SECRET: cfg.jwtSecret,
