@@ -25,7 +25,7 @@ async function createQueue(
   jobs: number,
   batchSize = 10,
 ): Promise<number[]> {
-  await sql`select jobs.create_queue(p_name => ${name}, p_function_name => 'in-process-test-worker',
+  await sql`select jobs.create_queue(p_name => ${name}, p_function_name => null,
                                      p_batch_size => ${batchSize})`;
   const rows = await sql`
     select (public.job_enqueue(${name}, jsonb_build_object('n', n), 'item:' || n)).id
