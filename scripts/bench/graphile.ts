@@ -2,7 +2,7 @@
  * The same no-op workload through graphile-worker, in the same database, for comparison:
  * plain (each worker fetches its next job) and batched (local queue + batched completion).
  */
-import { makeWorkerUtils, run } from "graphile-worker";
+import { Logger, makeWorkerUtils, run } from "graphile-worker";
 import type postgres from "postgres";
 
 export interface GraphileRun {
@@ -17,7 +17,7 @@ export async function runGraphile(
   sql: postgres.Sql,
   opts: { jobs: number; batched: boolean; concurrency: number },
 ): Promise<GraphileRun> {
-  const utils = await makeWorkerUtils({ connectionString });
+  const utils = await makeWorkerUtils({ connectionString, logger: new Logger(() => () => {}) });
   await utils.migrate();
   await utils.release();
   // Bulk insert through graphile's own function, so its bookkeeping is right.
@@ -25,7 +25,8 @@ export async function runGraphile(
     const n = Math.min(5000, opts.jobs - done);
     await sql`
       select graphile_worker.add_jobs(array(
-        select row('noop', '{}'::json, null, null, null, null, null, null, null)::graphile_worker.job_spec
+        select json_populate_record(null::graphile_worker.job_spec,
+                                    '{"identifier": "noop", "payload": {}}')
         from generate_series(1, ${n})))`;
   }
   let completed = 0;
@@ -38,7 +39,8 @@ export async function runGraphile(
     maxPoolSize: opts.concurrency + 2,
     noHandleSignals: true,
     pollInterval: 1000,
-    logger: undefined,
+    // Silent: a log line per job would measure the terminal, not the queue.
+    logger: new Logger(() => () => {}),
     taskList: {
       noop: () => {
         if (++completed === opts.jobs) resolveDone();

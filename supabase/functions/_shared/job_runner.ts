@@ -186,11 +186,11 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
   };
   try {
     while (true) {
-      if (now() - started > wallBudgetMs) {
+      if (now() - started >= wallBudgetMs) {
         summary.stoppedBy = "wall_budget";
         break;
       }
-      if (cpuMs() - cpuStart > cpuBudgetMs) {
+      if (cpuMs() - cpuStart >= cpuBudgetMs) {
         summary.stoppedBy = "cpu_budget";
         break;
       }
