@@ -552,7 +552,11 @@ begin
       lease_owner = null,
       updated_at = p_now
   from o
-  where j.id = o.id and j.state = 'running' and j.lease_owner = p_worker
+  -- lease_owner is set exactly while a job is running (constraint jobs_lease_iff_running), so
+  -- this reads "running under p_worker's lease". Not naming the state keeps the planner off the
+  -- partial running-lease index: before the first ANALYZE it would drive the join from there and
+  -- rescan the outcomes once per job (quadratic in the batch); the primary key is the only path.
+  where j.id = o.id and j.lease_owner = p_worker
   returning j.id, j.state;
 end
 $$;
