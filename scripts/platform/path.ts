@@ -9,3 +9,13 @@ export function fromFileUrl(url: URL): string {
 export function join(...parts: string[]): string {
   return parts.join("/").replace(/\/{2,}/g, "/");
 }
+
+/** True when something exists at `path`. */
+export async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -5,7 +5,7 @@
  * Postgres refuses to run as root, so when we are root every server command runs as `postgres`.
  */
 import { type PlatformConfig, PROJECT_ROOT } from "./config.ts";
-import { join } from "./path.ts";
+import { exists, join } from "./path.ts";
 import { isRoot, run } from "./process.ts";
 
 const PG_BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
@@ -18,15 +18,6 @@ function pgCommand(bin: string, args: string[]): Promise<string> {
 
 function dataDir(cfg: PlatformConfig): string {
   return join(cfg.stateDir, "pg");
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Server settings appended to postgresql.conf at creation. */

@@ -498,6 +498,26 @@ $$;
 comment on function jobs.reclaim_expired(text, timestamptz) is
   'Jobs of p_queue whose lease expired at p_now: retrying (claimable at once) with attempts left, dead otherwise; error ''lease expired''. Called by every claim, so a dead worker''s jobs come back without anyone''s help. Returns the number of jobs taken back.';
 
+-- The one way operator actions take a job: locked for the rest of the transaction, or an error.
+create function jobs.lock_job(p_job_id bigint)
+returns jobs.jobs
+language plpgsql
+security definer
+set search_path = ''
+as $$
+declare
+  v_job jobs.jobs;
+begin
+  select * into v_job from jobs.jobs j where j.id = p_job_id for update;
+  if not found then
+    raise exception using errcode = 'P0002', message = format('Job %s does not exist', p_job_id);
+  end if;
+  return v_job;
+end
+$$;
+comment on function jobs.lock_job(bigint) is
+  'Locks job p_job_id (FOR UPDATE) and returns it; raises P0002 when it does not exist. Used by job_retry and job_cancel.';
+
 -- The one report implementation behind job_report, job_complete and job_fail.
 create function jobs.report(p_worker text, p_outcomes jsonb, p_now timestamptz default now())
 returns table (job_id bigint, state jobs.job_state)
@@ -973,10 +993,7 @@ as $$
 declare
   v_job jobs.jobs;
 begin
-  select * into v_job from jobs.jobs j where j.id = p_job_id for update;
-  if not found then
-    raise exception using errcode = 'P0002', message = format('Job %s does not exist', p_job_id);
-  end if;
+  v_job := jobs.lock_job(p_job_id);
   if v_job.state not in ('dead', 'cancelled', 'succeeded') then
     raise exception using errcode = '55000',
       message = format('Job %s is %s: only dead, cancelled or succeeded jobs can be retried',
@@ -1015,10 +1032,7 @@ as $$
 declare
   v_job jobs.jobs;
 begin
-  select * into v_job from jobs.jobs j where j.id = p_job_id for update;
-  if not found then
-    raise exception using errcode = 'P0002', message = format('Job %s does not exist', p_job_id);
-  end if;
+  v_job := jobs.lock_job(p_job_id);
   if v_job.state = 'cancelled' then
     return v_job;
   end if;

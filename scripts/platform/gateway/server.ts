@@ -11,7 +11,7 @@
  */
 import postgres from "postgres";
 import { type PlatformConfig, PROJECT_ROOT } from "../config.ts";
-import { join } from "../path.ts";
+import { exists, join } from "../path.ts";
 import { EdgeFunctions } from "./functions.ts";
 import { JwtVerifier } from "./jwt.ts";
 import { RpcEndpoint } from "./rpc.ts";
@@ -74,15 +74,6 @@ function processEnv(functionEnv: Record<string, string>): Record<string, string>
     if (value !== undefined) env[name] = value;
   }
   return { ...env, ...functionEnv };
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 /** Decodes `%xx` escapes; undefined for a malformed segment. */
