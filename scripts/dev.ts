@@ -5,7 +5,7 @@
  */
 import postgres from "postgres";
 import { PROJECT_ROOT } from "./platform/config.ts";
-import { psqlFile } from "./platform/postgres.ts";
+import { postgresLogPath, psqlFile } from "./platform/postgres.ts";
 import { startPlatform } from "./platform/start.ts";
 
 const platform = await startPlatform("dev", { fresh: Deno.args.includes("--reset") });
@@ -61,7 +61,7 @@ Local platform is running (Ctrl-C stops it).
                psql '${cfg.dbUrl}'
   anon key           ${env.SUPABASE_ANON_KEY}
   service_role key   ${env.SUPABASE_SERVICE_ROLE_KEY}
-  Logs         ${cfg.stateDir}/postgres.log (Postgres); functions log here
+  Logs         ${await postgresLogPath(cfg)} (Postgres); functions log here
 
 Try:
   select jobs.send_probe('hello');              -- a job through the whole chain

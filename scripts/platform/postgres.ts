@@ -16,8 +16,41 @@ function pgCommand(bin: string, args: string[]): Promise<string> {
   return isRoot() ? run("runuser", ["-u", "postgres", "--", path, ...args]) : run(path, args);
 }
 
-function dataDir(cfg: PlatformConfig): string {
-  return join(cfg.stateDir, "pg");
+const homes = new Map<string, string>();
+
+/**
+ * The folder holding the cluster (`pg/`) and its log: the profile's state folder, unless we are
+ * root and the `postgres` user cannot reach it (a clone under /root, say); then a folder of its
+ * own under /var/lib/postgresql, named after the state folder.
+ */
+async function clusterHome(cfg: PlatformConfig): Promise<string> {
+  const known = homes.get(cfg.stateDir);
+  if (known) return known;
+  let home = cfg.stateDir;
+  await Deno.mkdir(home, { recursive: true });
+  if (isRoot()) {
+    const reachable = await run("runuser", ["-u", "postgres", "--", "test", "-x", home])
+      .then(() => true, () => false);
+    if (!reachable) {
+      const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(home));
+      const id = [...new Uint8Array(digest)].slice(0, 6)
+        .map((b) => b.toString(16).padStart(2, "0")).join("");
+      home = `/var/lib/postgresql/local-platform/${id}`;
+      await Deno.mkdir(home, { recursive: true });
+      await run("chown", ["postgres:postgres", "/var/lib/postgresql/local-platform", home]);
+    }
+  }
+  homes.set(cfg.stateDir, home);
+  return home;
+}
+
+async function dataDir(cfg: PlatformConfig): Promise<string> {
+  return join(await clusterHome(cfg), "pg");
+}
+
+/** Where the server writes its log. */
+export async function postgresLogPath(cfg: PlatformConfig): Promise<string> {
+  return join(await clusterHome(cfg), "postgres.log");
 }
 
 /** Server settings appended to postgresql.conf at creation. */
@@ -43,14 +76,14 @@ function serverSettings(cfg: PlatformConfig): string {
 
 /** Creates the cluster when missing. With `fresh`, an existing one is removed first. */
 export async function ensureCluster(cfg: PlatformConfig, opts: { fresh?: boolean } = {}) {
-  const dir = dataDir(cfg);
+  const dir = await dataDir(cfg);
   if (opts.fresh && await exists(dir)) {
     await stopCluster(cfg);
     await Deno.remove(dir, { recursive: true });
   }
   if (await exists(join(dir, "PG_VERSION"))) return;
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  const pwFile = join(cfg.stateDir, "pwfile");
+  const pwFile = join(await clusterHome(cfg), "pwfile");
   await Deno.writeTextFile(pwFile, "postgres\n");
   if (isRoot()) await run("chown", ["-R", "postgres:postgres", dir, pwFile]);
   await pgCommand("initdb", [
@@ -73,7 +106,7 @@ export async function ensureCluster(cfg: PlatformConfig, opts: { fresh?: boolean
 /** True when this cluster's postmaster is running. */
 async function isRunning(cfg: PlatformConfig): Promise<boolean> {
   try {
-    await pgCommand("pg_ctl", ["-D", dataDir(cfg), "status"]);
+    await pgCommand("pg_ctl", ["-D", await dataDir(cfg), "status"]);
     return true;
   } catch {
     return false;
@@ -83,18 +116,18 @@ async function isRunning(cfg: PlatformConfig): Promise<boolean> {
 /** Starts the cluster unless it already runs; waits until it accepts connections. */
 export async function startCluster(cfg: PlatformConfig): Promise<void> {
   if (await isRunning(cfg)) return;
-  const log = join(cfg.stateDir, "postgres.log");
+  const log = await postgresLogPath(cfg);
   if (isRoot()) {
     await Deno.writeTextFile(log, "", { append: true });
     await run("chown", ["postgres:postgres", log]);
   }
-  await pgCommand("pg_ctl", ["-D", dataDir(cfg), "-l", log, "-w", "-t", "60", "start"]);
+  await pgCommand("pg_ctl", ["-D", await dataDir(cfg), "-l", log, "-w", "-t", "60", "start"]);
 }
 
 /** Stops the cluster (fast shutdown); does nothing when it is not running. */
 export async function stopCluster(cfg: PlatformConfig): Promise<void> {
   if (!(await isRunning(cfg))) return;
-  await pgCommand("pg_ctl", ["-D", dataDir(cfg), "-m", "fast", "-w", "stop"]);
+  await pgCommand("pg_ctl", ["-D", await dataDir(cfg), "-m", "fast", "-w", "stop"]);
 }
 
 /** Runs a SQL file with psql, in one transaction, stopping at the first error. */
