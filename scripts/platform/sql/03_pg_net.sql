@@ -168,6 +168,21 @@ begin
 end
 $$;
 
+-- The request URL: `params` (a JSON object) URL-encoded and appended to `url`'s query.
+create or replace function net._url_with_params(url text, params jsonb)
+  returns text
+  language sql
+  immutable
+  parallel safe
+  set search_path = ''
+as $$
+  select net._encode_url_with_params_array(url, coalesce(
+    (select array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value))
+     from jsonb_each_text(coalesce(params, '{}'::jsonb))),
+    '{}'
+  ))
+$$;
+
 -- Interface to make an async request (pg_net's signature and defaults).
 create or replace function net.http_get(
   url text,
@@ -182,16 +197,9 @@ create or replace function net.http_get(
 as $$
 declare
   request_id bigint;
-  params_array text[];
 begin
-  select coalesce(
-    array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}'
-  )
-  into params_array
-  from jsonb_each_text(params);
-
   insert into net.http_request_queue (method, url, headers, timeout_milliseconds)
-  values ('GET', net._encode_url_with_params_array(url, params_array), headers,
+  values ('GET', net._url_with_params(url, params), headers,
           timeout_milliseconds)
   returning id into request_id;
 
@@ -215,7 +223,6 @@ create or replace function net.http_post(
 as $$
 declare
   request_id bigint;
-  params_array text[];
   content_type text;
 begin
   select header_value into content_type
@@ -231,14 +238,8 @@ begin
     raise exception 'Content-Type header must be "application/json"';
   end if;
 
-  select coalesce(
-    array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}'
-  )
-  into params_array
-  from jsonb_each_text(params);
-
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('POST', net._encode_url_with_params_array(url, params_array), headers,
+  values ('POST', net._url_with_params(url, params), headers,
           convert_to(body::text, 'UTF8'), timeout_milliseconds)
   returning id into request_id;
 
@@ -261,16 +262,9 @@ create or replace function net.http_delete(
 as $$
 declare
   request_id bigint;
-  params_array text[];
 begin
-  select coalesce(
-    array_agg(net._urlencode_string(key) || '=' || net._urlencode_string(value)), '{}'
-  )
-  into params_array
-  from jsonb_each_text(params);
-
   insert into net.http_request_queue (method, url, headers, body, timeout_milliseconds)
-  values ('DELETE', net._encode_url_with_params_array(url, params_array), headers,
+  values ('DELETE', net._url_with_params(url, params), headers,
           convert_to(body::text, 'UTF8'), timeout_milliseconds)
   returning id into request_id;
 
@@ -400,6 +394,7 @@ grant execute on function
   net.wake(),
   net._urlencode_string(varchar),
   net._encode_url_with_params_array(text, text[]),
+  net._url_with_params(text, jsonb),
   net._await_response(bigint),
   net._http_collect_response(bigint, bool),
   net.http_collect_response(bigint, bool),
