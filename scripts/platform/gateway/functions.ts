@@ -141,6 +141,9 @@ export class EdgeFunctions {
     const entrypoint = join(dir, "index.ts");
     if (!(await isFile(entrypoint))) return undefined;
     const ownConfig = await isFile(join(dir, "deno.json")) || await isFile(join(dir, "deno.jsonc"));
+    // The gateway may have begun stopping while we looked at the disk: a worker created now
+    // would miss stop() and its process would outlive the gateway.
+    if (this.#stopping) return undefined;
     // Another request may have created it while we looked at the disk.
     let worker = this.#workers.get(name);
     if (!worker) {
