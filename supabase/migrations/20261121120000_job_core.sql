@@ -694,17 +694,19 @@ comment on view jobs.queue_depth is
   'Number of jobs per queue and state, zeros included.';
 
 create view jobs.wakeup_config as
-select
-  coalesce(bool_or(s.name = 'project_url' and coalesce(s.decrypted_secret, '') <> ''), false)
-    as project_url_set,
-  coalesce(bool_or(s.name = 'cron_secret' and coalesce(s.decrypted_secret, '') <> ''), false)
-    as cron_secret_set,
-  coalesce(bool_or(s.name = 'project_url' and coalesce(s.decrypted_secret, '') <> ''), false)
-    and coalesce(bool_or(s.name = 'cron_secret' and coalesce(s.decrypted_secret, '') <> ''), false)
-    as configured,
-  (max(s.decrypted_secret) filter (where s.name = 'project_url')) collate "default" as project_url
-from vault.decrypted_secrets s
-where s.name in ('project_url', 'cron_secret');
+select f.project_url_set, f.cron_secret_set, f.project_url_set and f.cron_secret_set as configured,
+       f.project_url
+from (
+  select
+    coalesce(bool_or(s.name = 'project_url' and coalesce(s.decrypted_secret, '') <> ''), false)
+      as project_url_set,
+    coalesce(bool_or(s.name = 'cron_secret' and coalesce(s.decrypted_secret, '') <> ''), false)
+      as cron_secret_set,
+    (max(s.decrypted_secret) filter (where s.name = 'project_url')) collate "default"
+      as project_url
+  from vault.decrypted_secrets s
+  where s.name in ('project_url', 'cron_secret')
+) f;
 comment on view jobs.wakeup_config is
   'Whether wake-ups and cron drains can reach the edge functions: the Vault secrets project_url and cron_secret are set (the secret itself is never shown).';
 
