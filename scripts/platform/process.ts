@@ -1,4 +1,4 @@
-/** Small helpers to run commands and wait for ports. */
+/** Small helpers to run commands and look at ports. */
 
 /** Runs a command to completion; throws with its output when it fails. */
 export async function run(
@@ -31,21 +31,6 @@ export async function run(
 /** True when this process runs as root (Postgres then runs as the `postgres` user). */
 export function isRoot(): boolean {
   return Deno.uid() === 0;
-}
-
-/** Resolves once a TCP port accepts connections, or rejects after `timeoutMs`. */
-export async function waitForPort(port: number, timeoutMs = 10_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (true) {
-    try {
-      const conn = await Deno.connect({ hostname: "127.0.0.1", port });
-      conn.close();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`Nothing listens on 127.0.0.1:${port}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
-  }
 }
 
 /** True when something already listens on the port. */
