@@ -59,6 +59,7 @@ Local platform is running (Ctrl-C stops it).
   RPC          ${cfg.apiUrl}/rest/v1/rpc/<function>
   Database     ${cfg.dbUrl}
                psql '${cfg.dbUrl}'
+  Inbox        ${platform.resendUrl}/
   anon key           ${env.SUPABASE_ANON_KEY}
   service_role key   ${env.SUPABASE_SERVICE_ROLE_KEY}
   Logs         ${await postgresLogPath(cfg)} (Postgres); functions log here

@@ -1,6 +1,7 @@
 /**
  * Starts the whole local platform for a profile: Postgres with pg_cron and Supabase's
- * stand-ins, the migrations, the pg_net worker, the API gateway with the edge functions.
+ * stand-ins, the migrations, the pg_net worker, the stand-ins for the SaaS the functions call
+ * (Resend on `saasPortBase`), the API gateway with the edge functions.
  * Returns a handle whose `stop()` ends every process it started.
  */
 import { type PlatformConfig, platformConfig, type Profile, PROJECT_ROOT } from "./config.ts";
@@ -17,11 +18,18 @@ import {
 } from "./postgres.ts";
 import { startPgNetWorker } from "./pg_net_worker.ts";
 import { startGateway } from "./gateway/server.ts";
+import { startResendStandIn } from "./resend/server.ts";
+import { DEFAULT_REQUESTS_PER_SECOND } from "./resend/rate_limiter.ts";
+
+/** The API key the Resend stand-in accepts when `.env` sets none. Local only. */
+export const LOCAL_RESEND_API_KEY = "re_local_stand_in_not_a_real_key";
 
 export interface Platform {
   cfg: PlatformConfig;
   /** What edge functions and tests see: Supabase's variables plus the project's `.env`. */
   env: Record<string, string>;
+  /** Base URL of the Resend stand-in: its API (`RESEND_BASE_URL`) and its inbox page. */
+  resendUrl: string;
   stop(): Promise<void>;
 }
 
@@ -38,7 +46,21 @@ async function upsertVaultSecret(dbUrl: string, name: string, value: string): Pr
   );
 }
 
-/** Starts everything; with `fresh`, the profile's cluster is recreated from scratch. */
+/** The Resend stand-in's rate limit: `RESEND_LOCAL_RATE_LIMIT` (environment, then `.env`). */
+function resendRateLimit(projectEnv: Record<string, string>): number {
+  const raw = Deno.env.get("RESEND_LOCAL_RATE_LIMIT") ?? projectEnv.RESEND_LOCAL_RATE_LIMIT;
+  if (raw === undefined || raw === "") return DEFAULT_REQUESTS_PER_SECOND;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    throw new Error(`RESEND_LOCAL_RATE_LIMIT must be a positive integer, not "${raw}"`);
+  }
+  return value;
+}
+
+/**
+ * Starts everything; with `fresh`, the profile's cluster is recreated from scratch (and the dev
+ * inbox emptied).
+ */
 export async function startPlatform(
   profile: Profile,
   opts: { fresh?: boolean; log?: (line: string) => void } = {},
@@ -64,12 +86,28 @@ export async function startPlatform(
       join(PROJECT_ROOT, ".env"),
       join(PROJECT_ROOT, ".env.example"),
     );
+
+    // The Resend stand-in; only the dev profile keeps its inbox between runs.
+    const resendApiKey = projectEnv.RESEND_API_KEY || LOCAL_RESEND_API_KEY;
+    const inboxFile = join(cfg.stateDir, "resend_emails.jsonl");
+    if (profile === "dev" && opts.fresh) await Deno.remove(inboxFile).catch(() => {});
+    const resend = await startResendStandIn({
+      port: cfg.saasPortBase,
+      apiKeys: [resendApiKey],
+      requestsPerSecond: resendRateLimit(projectEnv),
+      persistPath: profile === "dev" ? inboxFile : undefined,
+      log,
+    });
+    stops.push(() => resend.stop());
+
     const env: Record<string, string> = {
       ...projectEnv,
       SUPABASE_URL: cfg.apiUrl,
       SUPABASE_ANON_KEY: keys.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
       SUPABASE_DB_URL: cfg.dbUrl,
+      RESEND_API_KEY: resendApiKey,
+      RESEND_BASE_URL: resend.url,
     };
     // What hosted projects store once by hand: where wake-ups go and what they present.
     await upsertVaultSecret(cfg.dbUrl, "project_url", cfg.apiUrl);
@@ -79,7 +117,7 @@ export async function startPlatform(
     stops.push(() => pgNet.stop());
     const gateway = await startGateway({ cfg, functionEnv: env, log });
     stops.push(() => gateway.stop());
-    return { cfg, env, stop };
+    return { cfg, env, resendUrl: resend.url, stop };
   } catch (error) {
     await stop();
     throw error;

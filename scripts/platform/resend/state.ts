@@ -1,0 +1,49 @@
+/**
+ * What the stand-in's parts share: accepted API keys, emails, idempotency keys, rate limiter,
+ * faults and counters.
+ */
+import type { EmailStore } from "./email_store.ts";
+import type { FaultInjector } from "./faults.ts";
+import type { IdempotencyCache } from "./idempotency.ts";
+import type { SlidingWindowLimiter } from "./rate_limiter.ts";
+
+/** Counters of calls to the Resend API (not the control API or the inbox). */
+export interface Counters {
+  /** Every call to a Resend API path. */
+  requests_received: number;
+  /** Calls answered 200. */
+  requests_accepted: number;
+  /** Calls answered 4xx other than the rate limit's 429 (auth, validation, idempotency...). */
+  requests_rejected: number;
+  /** Calls refused by the rate limit. */
+  requests_rate_limited: number;
+  /** Calls a fault rule applied to (status, hang or delay). */
+  requests_faulted: number;
+  /** Calls not answered yet (hanging ones included). */
+  requests_in_flight: number;
+}
+
+/** A fresh set of counters at zero. */
+export function zeroCounters(): Counters {
+  return {
+    requests_received: 0,
+    requests_accepted: 0,
+    requests_rejected: 0,
+    requests_rate_limited: 0,
+    requests_faulted: 0,
+    requests_in_flight: 0,
+  };
+}
+
+/** The shared state of one stand-in. */
+export interface StandInState {
+  /** Accepted API keys (`Authorization: Bearer <key>`). */
+  apiKeys: ReadonlySet<string>;
+  store: EmailStore;
+  idempotency: IdempotencyCache;
+  limiter: SlidingWindowLimiter;
+  faults: FaultInjector;
+  counters: Counters;
+  /** The clock (milliseconds since the epoch); injected by tests. */
+  now: () => number;
+}
