@@ -57,7 +57,8 @@ export type PageState =
   | "withdrawn" // the cancelled appointment was restored: the slot is no longer available
   | "already_answered" // the patient already accepted or declined
   | "unknown" // no invitation has this token
-  | "invalid"; // the link is malformed (missing or badly formed token or action)
+  | "invalid" // the link is malformed (missing or badly formed token or action)
+  | "unavailable"; // the service failed: nothing changed, try again later (503)
 
 /** The answer a link asks for. */
 export type ResponseAction = "accept" | "decline";

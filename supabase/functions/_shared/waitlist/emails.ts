@@ -1,0 +1,194 @@
+/**
+ * The waitlist's emails: the invitation sent when a slot opens up, and the confirmation sent
+ * after a booking. Each has a subject, an HTML part (inline styles, no external assets,
+ * readable on a phone; every value escaped) and a text part with the same information.
+ */
+import { markup, type SafeHtml } from "./html.ts";
+import { messages } from "./i18n.ts";
+import {
+  formatDateTime,
+  formatShortDateTime,
+  singleLine,
+  type SlotLine,
+  slotLines,
+} from "./format.ts";
+import type { BookingEmailInput, InvitationEmailInput, Locale, RenderedEmail } from "./types.ts";
+
+const TEXT_COLOR = "#1d2433";
+const MUTED_COLOR = "#5b6472";
+const ACCENT_COLOR = "#1f6f43";
+
+const PARAGRAPH = "margin:0 0 16px";
+const SMALL_PARAGRAPH = `margin:0 0 16px;font-size:14px;color:${MUTED_COLOR}`;
+const DETAILS = `margin:0 0 16px;padding:12px 16px;border-left:4px solid ${ACCENT_COLOR};` +
+  "background:#f3f8f5";
+const ROW = "margin:4px 0";
+const LABEL = `color:${MUTED_COLOR}`;
+const BUTTON = "display:inline-block;margin:0 8px 8px 0;padding:12px 28px;border-radius:6px;" +
+  "font-weight:bold;font-size:16px;text-decoration:none";
+const ACCEPT_BUTTON =
+  `${BUTTON};background:${ACCENT_COLOR};border:2px solid ${ACCENT_COLOR};color:#ffffff`;
+const DECLINE_BUTTON =
+  `${BUTTON};background:#ffffff;border:2px solid ${MUTED_COLOR};color:${TEXT_COLOR}`;
+const COLUMN = "max-width:560px;margin:0 auto;padding:24px 12px;font-size:16px;line-height:1.5;" +
+  `font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:${TEXT_COLOR}`;
+
+/**
+ * The invitation to a waitlist candidate: the slot, when the invitation expires, that the
+ * first to confirm gets it, and two links (Accept, Decline) that each open a confirmation page.
+ * Throws a `TypeError` if a link is not an absolute http(s) URL, and a `RangeError` for a bad
+ * instant or time zone.
+ *
+ * @example
+ * const email = renderInvitationEmail({
+ *   locale: "fr",
+ *   patient_first_name: "Marie",
+ *   slot,
+ *   accept_url: "https://example.test/functions/v1/handle-invitation-response?token=t&action=accept",
+ *   decline_url: "https://example.test/functions/v1/handle-invitation-response?token=t&action=decline",
+ *   expires_at: "2026-11-23T18:00:00Z",
+ * });
+ * email.subject; // "Un créneau s'est libéré : mardi 24 novembre à 14 h 30"
+ */
+export function renderInvitationEmail(input: InvitationEmailInput): RenderedEmail {
+  const { locale, slot } = input;
+  const t = messages(locale);
+  const acceptUrl = checkedUrl(input.accept_url, "accept_url");
+  const declineUrl = checkedUrl(input.decline_url, "decline_url");
+  const subject = t.invitation.subject(formatShortDateTime(slot.starts_at, slot.time_zone, locale));
+  const greeting = t.greeting(singleLine(input.patient_first_name ?? ""));
+  const details = slotLines(slot, locale);
+  const expires = t.invitation.expires(formatDateTime(input.expires_at, slot.time_zone, locale));
+  const clinic = singleLine(slot.clinic_name ?? "");
+
+  const body = markup`<p style="${PARAGRAPH}">${greeting}</p>
+<p style="${PARAGRAPH}">${t.invitation.intro}</p>
+${detailsHtml(details, locale)}
+<p style="${PARAGRAPH}">${t.invitation.firstCome}</p>
+<p style="${PARAGRAPH}"><strong>${expires}</strong></p>
+<div style="margin:24px 0 16px">
+<a href="${acceptUrl}" style="${ACCEPT_BUTTON}">${t.invitation.accept}</a>
+<a href="${declineUrl}" style="${DECLINE_BUTTON}">${t.invitation.decline}</a>
+</div>
+<p style="${SMALL_PARAGRAPH}">${t.invitation.linksConfirm}</p>
+${signature(t.invitation.signOff, clinic)}`;
+
+  const text = [
+    greeting,
+    "",
+    t.invitation.intro,
+    "",
+    ...detailsText(details, locale),
+    "",
+    t.invitation.firstCome,
+    expires,
+    "",
+    t.labelled(t.invitation.accept),
+    acceptUrl,
+    "",
+    t.labelled(t.invitation.decline),
+    declineUrl,
+    "",
+    t.invitation.linksConfirm,
+    "",
+    t.invitation.signOff,
+    clinic,
+  ];
+
+  return { subject, html: emailDocument(locale, subject, body), text: textPart(text) };
+}
+
+/**
+ * The confirmation after a booking: the slot, and a request to warn the clinic if the patient
+ * cannot come. Throws a `RangeError` for a bad instant or time zone.
+ *
+ * @example
+ * renderBookingEmail({ locale: "en", patient_first_name: "Mary", slot }).subject;
+ * // "Appointment confirmed: Tuesday 24 November at 2:30 pm"
+ */
+export function renderBookingEmail(input: BookingEmailInput): RenderedEmail {
+  const { locale, slot } = input;
+  const t = messages(locale);
+  const subject = t.booking.subject(formatShortDateTime(slot.starts_at, slot.time_zone, locale));
+  const greeting = t.greeting(singleLine(input.patient_first_name ?? ""));
+  const details = slotLines(slot, locale);
+  const clinic = singleLine(slot.clinic_name ?? "");
+
+  const body = markup`<p style="${PARAGRAPH}">${greeting}</p>
+<p style="${PARAGRAPH}">${t.booking.intro}</p>
+${detailsHtml(details, locale)}
+<p style="${PARAGRAPH}">${t.booking.cancelNotice}</p>
+${signature(t.booking.signOff, clinic)}`;
+
+  const text = [
+    greeting,
+    "",
+    t.booking.intro,
+    "",
+    ...detailsText(details, locale),
+    "",
+    t.booking.cancelNotice,
+    "",
+    t.booking.signOff,
+    clinic,
+  ];
+
+  return { subject, html: emailDocument(locale, subject, body), text: textPart(text) };
+}
+
+/** The link as given, once checked to be an absolute http(s) URL without whitespace. */
+function checkedUrl(url: string, field: string): string {
+  let protocol = "";
+  try {
+    protocol = new URL(url).protocol;
+  } catch {
+    // Not a URL: refused below.
+  }
+  if ((protocol !== "https:" && protocol !== "http:") || /\s/.test(url)) {
+    throw new TypeError(`Expected an absolute http(s) URL in ${field}, got ${JSON.stringify(url)}`);
+  }
+  return url;
+}
+
+function detailsHtml(lines: SlotLine[], locale: Locale): SafeHtml {
+  const t = messages(locale);
+  const rows = lines.map(({ label, value }) => [
+    markup`<p style="${ROW}"><span style="${LABEL}">${t.labelled(label)}</span> `,
+    markup`<strong>${value}</strong></p>\n`,
+  ]);
+  return markup`<div style="${DETAILS}">\n${rows}</div>`;
+}
+
+function detailsText(lines: SlotLine[], locale: Locale): string[] {
+  const t = messages(locale);
+  return lines.map((line) => `${t.labelled(line.label)} ${line.value}`);
+}
+
+function signature(signOff: string, clinic: string): SafeHtml {
+  return markup`<p style="margin:24px 0 0">${signOff}<br>${clinic}</p>`;
+}
+
+/** A complete HTML email around `body`: one centred column that narrows on a phone. */
+function emailDocument(locale: Locale, title: string, body: SafeHtml): string {
+  return markup`<!doctype html>
+<html lang="${locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title}</title>
+</head>
+<body style="margin:0;padding:0;background:#f4f5f7">
+<div style="${COLUMN}">
+<div style="background:#ffffff;border-radius:8px;padding:24px 20px">
+${body}
+</div>
+</div>
+</body>
+</html>
+`.value;
+}
+
+/** Lines joined into a text part, without trailing blank lines. */
+function textPart(lines: string[]): string {
+  return lines.join("\n").replace(/\n+$/, "") + "\n";
+}

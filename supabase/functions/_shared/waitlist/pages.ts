@@ -1,0 +1,174 @@
+/**
+ * The pages behind the invitation links: a confirmation page for a GET (which never changes
+ * anything, since mail scanners open every link) and one page per outcome of the POST. Each
+ * page is a complete HTML document with inline CSS, no script and no external asset.
+ */
+import { type HtmlValue, markup, SafeHtml } from "./html.ts";
+import { messages, type PageText } from "./i18n.ts";
+import { singleLine, slotLines } from "./format.ts";
+import type { Locale, PageInput, PageState, RenderedPage, SlotDetails } from "./types.ts";
+
+/** The HTTP status that goes with each page. */
+export const PAGE_STATUS: Readonly<Record<PageState, number>> = Object.freeze({
+  confirm: 200,
+  booked: 200,
+  declined: 200,
+  already_taken: 409,
+  expired: 410,
+  withdrawn: 410,
+  already_answered: 409,
+  unknown: 404,
+  invalid: 400,
+  unavailable: 503,
+});
+
+/**
+ * The headers of every page: HTML, never cached or indexed, no referrer (the URL holds the
+ * token), and a content security policy that allows only inline styles and posting the form
+ * back to this origin.
+ *
+ * @example
+ * new Response(page.html, { status: page.status, headers: responseHeaders });
+ */
+export const responseHeaders: Readonly<Record<string, string>> = Object.freeze({
+  "content-type": "text/html; charset=utf-8",
+  "cache-control": "no-store",
+  "x-robots-tag": "noindex",
+  "referrer-policy": "no-referrer",
+  "x-content-type-options": "nosniff",
+  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; " +
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+});
+
+const CSS = new SafeHtml(
+  [
+    "body{margin:0;padding:24px 12px;background:#f4f5f7;color:#1d2433;" +
+    "font:16px/1.5 -apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif}",
+    "main{max-width:560px;margin:0 auto;padding:24px 20px;background:#fff;border-radius:8px}",
+    "h1{font-size:1.5rem;line-height:1.25;margin:0 0 16px}",
+    "p{margin:0 0 16px}",
+    "dl{margin:0 0 16px;padding:12px 16px;border-left:4px solid #1f6f43;background:#f3f8f5}",
+    "dl div{display:flex;flex-wrap:wrap;column-gap:8px;margin:4px 0}",
+    "dt{color:#5b6472;min-width:7.5em}",
+    "dd{margin:0;font-weight:600}",
+    "form{margin:24px 0 0}",
+    "button{display:block;width:100%;padding:14px 20px;border:0;border-radius:6px;" +
+    "background:#1f6f43;color:#fff;font:inherit;font-weight:700;cursor:pointer}",
+    "button.decline{background:#4a5261}",
+    "button:focus-visible{outline:3px solid #f2b705;outline-offset:2px}",
+  ].join("\n"),
+);
+
+/**
+ * The page for one state, with its HTTP status (see `PAGE_STATUS`). `confirm` shows the slot
+ * and a form that POSTs `token` and `action` back to the current URL (it has no `action`
+ * attribute); it throws a `TypeError` without a valid `action` and a `token`.
+ * `already_answered` names the earlier answer when `action` is given. The slot is shown
+ * whenever it is present.
+ *
+ * @example
+ * const page = renderResponsePage({ state: "expired", locale: "en", slot });
+ * page.status; // 410
+ */
+export function renderResponsePage(input: PageInput): RenderedPage {
+  const { locale, slot } = input;
+  const text = pageText(input);
+  const firstName = singleLine(input.patient_first_name ?? "");
+  const paragraphs = firstName
+    ? [messages(locale).greeting(firstName), ...text.paragraphs]
+    : text.paragraphs;
+
+  const body: HtmlValue = [
+    markup`<h1>${text.heading}</h1>\n`,
+    paragraphs.map((paragraph) => markup`<p>${paragraph}</p>\n`),
+    slot ? slotHtml(slot, locale) : false,
+    input.state === "confirm" ? confirmForm(input, text.button ?? "") : false,
+  ];
+
+  const clinic = singleLine(slot?.clinic_name ?? "");
+  const title = clinic ? `${text.heading} – ${clinic}` : text.heading;
+  return { status: PAGE_STATUS[input.state], html: pageDocument(locale, title, body) };
+}
+
+/**
+ * A `Response` for a rendered page, with its status and `responseHeaders`.
+ *
+ * @example
+ * return pageResponse(renderResponsePage({ state: "unknown", locale: "fr" }));
+ */
+export function pageResponse(page: RenderedPage): Response {
+  return new Response(page.html, { status: page.status, headers: responseHeaders });
+}
+
+/** The heading and paragraphs of a page, and the button label of a confirm page. */
+function pageText(input: PageInput): PageText & { button?: string } {
+  const pages = messages(input.locale).pages;
+  switch (input.state) {
+    case "confirm":
+      return input.action === "decline" ? pages.confirmDecline : pages.confirmAccept;
+    case "booked":
+      return pages.booked;
+    case "declined":
+      return pages.declined;
+    case "already_taken":
+      return pages.alreadyTaken;
+    case "expired":
+      return pages.expired;
+    case "withdrawn":
+      return pages.withdrawn;
+    case "already_answered": {
+      const { heading, accepted, declined, paragraphs } = pages.alreadyAnswered;
+      if (input.action === "accept") return { heading, paragraphs: [accepted] };
+      if (input.action === "decline") return { heading, paragraphs: [declined] };
+      return { heading, paragraphs };
+    }
+    case "unknown":
+      return pages.unknown;
+    case "invalid":
+      return pages.invalid;
+    case "unavailable":
+      return pages.unavailable;
+    default:
+      throw new TypeError(`Unknown page state: ${String(input.state)}`);
+  }
+}
+
+/** The form that sends the answer: no `action` attribute, so it posts to the current URL. */
+function confirmForm(input: PageInput, button: string): SafeHtml {
+  if ((input.action !== "accept" && input.action !== "decline") || !input.token) {
+    throw new TypeError("A confirm page needs an action (accept or decline) and a token");
+  }
+  return markup`<form method="post">
+<input type="hidden" name="token" value="${input.token}">
+<input type="hidden" name="action" value="${input.action}">
+<button type="submit" class="${input.action}">${button}</button>
+</form>
+`;
+}
+
+function slotHtml(slot: SlotDetails, locale: Locale): SafeHtml {
+  const rows = slotLines(slot, locale).map((line) =>
+    markup`<div><dt>${line.label}</dt><dd>${line.value}</dd></div>\n`
+  );
+  return markup`<dl>\n${rows}</dl>\n`;
+}
+
+function pageDocument(locale: Locale, title: string, body: HtmlValue): string {
+  return markup`<!doctype html>
+<html lang="${locale}">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<meta name="robots" content="noindex">
+<title>${title}</title>
+<style>
+${CSS}
+</style>
+</head>
+<body>
+<main>
+${body}</main>
+</body>
+</html>
+`.value;
+}
