@@ -1,0 +1,275 @@
+/**
+ * Sends emails through Resend (the `resend` SDK), batching what concurrent job handlers send
+ * into `POST /emails/batch` calls of up to 100 and pacing requests under the account's rate
+ * limit, so a burst of jobs costs a few requests instead of one per email.
+ *
+ * Each email carries a stable key (e.g. `invitation:<id>`). A request of one email uses that
+ * key as Resend's `Idempotency-Key`; a batch uses a key derived from its emails' keys, so a job
+ * retried with the same emails never sends twice. Outcomes come back per email: an id, or an
+ * error classified the job core's way (retryable with `retry-after`, or permanent).
+ *
+ * @example
+ * const sender = new EmailSender(resendConfig());
+ * const lane = sender.join();
+ * try {
+ *   const [outcome] = await lane.send([{ key: "booking:42", from, to, subject, html, text }]);
+ * } finally {
+ *   lane.leave();
+ * }
+ */
+import { Resend } from "resend";
+import { z } from "zod";
+import { retryAfterSeconds } from "./job_errors.ts";
+import { errorText, log } from "./log.ts";
+
+/** One email to send; `key` identifies it for idempotency (stable across retries). */
+export interface OutgoingEmail {
+  key: string;
+  from: string;
+  to: string;
+  subject: string;
+  html: string;
+  text: string;
+  tags?: { name: string; value: string }[];
+}
+
+/** What happened to one email. */
+export type EmailOutcome =
+  | { ok: true; id: string }
+  | { ok: false; error: string; permanent: boolean; retryAfterSeconds?: number };
+
+const configSchema = z.object({
+  RESEND_API_KEY: z.string().min(1),
+  /** Unset in production (the SDK's default); the local stand-in's URL locally. */
+  RESEND_BASE_URL: z.url().optional(),
+  /** Requests per second this sender allows itself: Resend's default account limit is 5. */
+  RESEND_REQUESTS_PER_SECOND: z.coerce.number().positive().default(5),
+});
+
+export interface EmailSenderConfig {
+  apiKey: string;
+  baseUrl?: string;
+  requestsPerSecond: number;
+  /** Longest wait for more emails before a partial batch goes (default 50 ms). */
+  lingerMs?: number;
+  /** Per-request timeout (default 10 s). */
+  timeoutMs?: number;
+}
+
+/** Reads the sender's settings from the environment; names what is missing. */
+export function resendConfig(source = Deno.env.toObject()): EmailSenderConfig {
+  const parsed = configSchema.safeParse(source);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((issue) => issue.path.join(".")).join(", ");
+    throw new Error(`Email sending is not configured: check ${names}`);
+  }
+  return {
+    apiKey: parsed.data.RESEND_API_KEY,
+    baseUrl: parsed.data.RESEND_BASE_URL,
+    requestsPerSecond: parsed.data.RESEND_REQUESTS_PER_SECOND,
+  };
+}
+
+/** Resend's hard limit of emails per batch request. */
+export const MAX_BATCH = 100;
+
+interface Pending {
+  email: OutgoingEmail;
+  resolve: (outcome: EmailOutcome) => void;
+}
+
+/** A participant's handle: announce emails with `send`, always `leave` when done. */
+export interface SenderLane {
+  send(emails: OutgoingEmail[]): Promise<EmailOutcome[]>;
+  leave(): void;
+}
+
+async function sha256Hex(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Classifies a Resend failure: 408, 409 concurrent, 429, 5xx and network errors retry. */
+export function classifyFailure(
+  error: { statusCode?: number | null; name?: string; message?: string },
+  headers: Record<string, string> | null,
+): EmailOutcome & { ok: false } {
+  const status = error.statusCode ?? null;
+  const text = `Resend answered ${status ?? "no response"} ${error.name ?? ""}: ${
+    error.message ?? ""
+  }`.trim();
+  const retryable = status === null || status === 408 || status === 429 || status >= 500 ||
+    error.name === "concurrent_idempotent_requests";
+  return {
+    ok: false,
+    error: text,
+    permanent: !retryable,
+    retryAfterSeconds: retryable ? retryAfterSeconds(headers?.["retry-after"] ?? null) : undefined,
+  };
+}
+
+/**
+ * The batching sender. Participants (job handlers) `join()` before they know their emails; a
+ * batch goes as soon as it holds 100 emails, or every participant has sent or left, or the
+ * linger time has passed — and never faster than the rate limit allows.
+ */
+export class EmailSender {
+  readonly #resend: Resend;
+  readonly #config: Required<EmailSenderConfig>;
+  #queue: Pending[] = [];
+  #participants = 0;
+  #waitingParticipants = 0;
+  #timer: ReturnType<typeof setTimeout> | undefined;
+  #flushing = false;
+  #nextSlotAt = 0;
+  #sentAt: number[] = [];
+
+  constructor(config: EmailSenderConfig) {
+    this.#config = { lingerMs: 50, timeoutMs: 10_000, baseUrl: "", ...config };
+    this.#resend = new Resend(config.apiKey, config.baseUrl ? { baseUrl: config.baseUrl } : {});
+  }
+
+  /** Joins the current round: the sender waits for this participant before a partial batch. */
+  join(): SenderLane {
+    this.#participants++;
+    this.#waitingParticipants++;
+    let active = true;
+    const done = () => {
+      if (!active) return;
+      active = false;
+      this.#waitingParticipants--;
+      this.#participants--;
+      this.#schedule();
+    };
+    return {
+      send: (emails) => {
+        if (!active) throw new Error("This lane has left: join again to send more");
+        const outcomes = emails.map((email) =>
+          new Promise<EmailOutcome>((resolve) => this.#queue.push({ email, resolve }))
+        );
+        done();
+        return Promise.all(outcomes);
+      },
+      leave: done,
+    };
+  }
+
+  #schedule() {
+    if (this.#queue.length === 0 || this.#flushing) return;
+    if (this.#queue.length >= MAX_BATCH || this.#waitingParticipants === 0) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
+      void this.#flush();
+    } else {
+      this.#timer ??= setTimeout(() => {
+        this.#timer = undefined;
+        void this.#flush();
+      }, this.#config.lingerMs);
+    }
+  }
+
+  /** Sends batches until the queue is empty, pacing requests under the rate limit. */
+  async #flush() {
+    if (this.#flushing) return;
+    this.#flushing = true;
+    try {
+      while (this.#queue.length > 0) {
+        await this.#awaitRequestSlot();
+        const batch = this.#queue.splice(0, MAX_BATCH);
+        const outcomes = await this.#request(batch.map((p) => p.email));
+        batch.forEach((pending, i) => pending.resolve(outcomes[i]));
+        // Between requests, let emails that arrived meanwhile form the next batch.
+        if (this.#queue.length < MAX_BATCH && this.#waitingParticipants > 0) break;
+      }
+    } finally {
+      this.#flushing = false;
+      this.#schedule();
+    }
+  }
+
+  /** A sliding one-second window of `requestsPerSecond` requests, as Resend counts them. */
+  async #awaitRequestSlot() {
+    const limit = Math.max(1, Math.floor(this.#config.requestsPerSecond));
+    while (true) {
+      const now = Date.now();
+      this.#sentAt = this.#sentAt.filter((t) => now - t < 1000);
+      const wait = Math.max(
+        this.#nextSlotAt - now,
+        this.#sentAt.length >= limit ? this.#sentAt[0] + 1000 - now : 0,
+      );
+      if (wait <= 0) break;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+    this.#sentAt.push(Date.now());
+  }
+
+  async #request(emails: OutgoingEmail[]): Promise<EmailOutcome[]> {
+    const body = emails.map(({ key: _key, ...email }) => email);
+    const started = Date.now();
+    try {
+      const signal = AbortSignal.timeout(this.#config.timeoutMs);
+      if (emails.length === 1) {
+        const { data, error, headers } = await this.#resend.emails.send(
+          body[0],
+          {
+            idempotencyKey: emails[0].key,
+            signal,
+          } as Parameters<Resend["emails"]["send"]>[1],
+        );
+        if (error || !data) return [this.#failed(error ?? {}, headers)];
+        return [{ ok: true, id: data.id }];
+      }
+      const key = `batch:${await sha256Hex(emails.map((e) => e.key).sort().join("\n"))}`;
+      const { data, error, headers } = await this.#resend.batch.send(
+        body,
+        {
+          idempotencyKey: key,
+          batchValidation: "permissive",
+          signal,
+        } as Parameters<Resend["batch"]["send"]>[1],
+      );
+      if (error || !data) return emails.map(() => this.#failed(error ?? {}, headers));
+      return this.#batchOutcomes(emails.length, data as BatchData);
+    } catch (error) {
+      return emails.map(() => ({ ok: false, error: errorText(error), permanent: false }));
+    } finally {
+      log.debug("resend request", { emails: emails.length, duration_ms: Date.now() - started });
+    }
+  }
+
+  #failed(
+    error: { statusCode?: number | null; name?: string; message?: string },
+    headers: Record<string, string> | null,
+  ): EmailOutcome {
+    const outcome = classifyFailure(error, headers);
+    if (outcome.retryAfterSeconds !== undefined) {
+      // Everyone sharing this sender waits too: the account is over its limit.
+      this.#nextSlotAt = Math.max(this.#nextSlotAt, Date.now() + outcome.retryAfterSeconds * 1000);
+    }
+    return outcome;
+  }
+
+  /** Permissive batches answer ids for the valid emails, in order, and errors by index. */
+  #batchOutcomes(count: number, data: BatchData): EmailOutcome[] {
+    const errors = new Map((data.errors ?? []).map((e) => [e.index, e.message]));
+    const ids = [...(data.data ?? [])];
+    return Array.from({ length: count }, (_, index): EmailOutcome => {
+      if (errors.has(index)) {
+        return {
+          ok: false,
+          error: `Resend refused the email: ${errors.get(index)}`,
+          permanent: true,
+        };
+      }
+      const id = ids.shift()?.id;
+      return id
+        ? { ok: true, id }
+        : { ok: false, error: "Resend returned no id for this email", permanent: false };
+    });
+  }
+}
+
+interface BatchData {
+  data?: { id: string }[];
+  errors?: { index: number; message: string }[];
+}

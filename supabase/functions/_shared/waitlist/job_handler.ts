@@ -1,0 +1,226 @@
+/**
+ * The `waitlist` queue's job handler, run by `process-cancellation`:
+ * - `offer_wave`: opens a wave of a slot offer (`waitlist_open_wave`), emails each invitation,
+ *   records what Resend answered (`waitlist_record_invitation_emails`);
+ * - `booking_email`: sends the confirmation of a booking (`waitlist_booking_email`,
+ *   `waitlist_record_booking_email`).
+ *
+ * Failures follow the job core's rules: an email Resend refuses for good marks its invitation
+ * failed and the job goes on; a retryable failure fails the job (honouring `retry-after`), and
+ * the retry sends the same invitations with the same tokens and idempotency keys.
+ */
+import type { SupabaseClient } from "@supabase/supabase-js";
+import { z } from "zod";
+import type { EmailOutcome, EmailSender, OutgoingEmail } from "../email_sender.ts";
+import { PermanentJobError, RetryLaterError } from "../job_errors.ts";
+import type { Job, JobContext } from "../job_runner.ts";
+import { renderBookingEmail, renderInvitationEmail } from "./emails.ts";
+import { pickLocale } from "./locale.ts";
+import { linkBase, responseUrl } from "./links.ts";
+import { slotFor, slotSchema } from "./slot.ts";
+
+const payloadSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("offer_wave"),
+    slot_offer_id: z.uuid(),
+    wave: z.number().int().positive(),
+  }),
+  z.object({ kind: z.literal("booking_email"), invitation_id: z.uuid() }),
+]);
+
+export type WaitlistJobPayload = z.infer<typeof payloadSchema>;
+
+const waveSchema = z.object({
+  slot_offer_id: z.uuid(),
+  offer_status: z.string(),
+  note: z.string(),
+  sender: z.string(),
+  public_base_url: z.string().nullable(),
+  slot: slotSchema,
+  invitations: z.array(z.object({
+    invitation_id: z.uuid(),
+    email: z.string(),
+    locale: z.string(),
+    patient_first_name: z.string(),
+    token: z.string(),
+    expires_at: z.string(),
+  })),
+});
+
+const bookingSchema = z.object({
+  appointment_id: z.uuid(),
+  email: z.string(),
+  locale: z.string(),
+  patient_first_name: z.string(),
+  sender: z.string(),
+  confirmation_email_id: z.string().nullable(),
+  slot: slotSchema,
+});
+
+export interface WaitlistHandlerDeps {
+  sender: EmailSender;
+  /** `SUPABASE_URL`: the default base of the links. */
+  supabaseUrl: string;
+}
+
+async function rpc<T>(
+  client: SupabaseClient,
+  fn: string,
+  args: Record<string, unknown>,
+  context: string,
+): Promise<T> {
+  const { data, error } = await client.rpc(fn, args);
+  if (error) {
+    const message = `${fn} failed (${context}): ${error.message}`;
+    // P0002: the row is gone; 22023: invalid argument. Retrying changes neither.
+    throw error.code === "P0002" || error.code === "22023"
+      ? new PermanentJobError(message)
+      : new Error(message);
+  }
+  return data as T;
+}
+
+/** The retry a set of retryable outcomes asks for: the longest `retry-after` among them. */
+function retryError(failures: (EmailOutcome & { ok: false })[], context: string): RetryLaterError {
+  const delays = failures.map((f) => f.retryAfterSeconds).filter((s) => s !== undefined);
+  return new RetryLaterError(
+    `${failures.length} email(s) not sent (${context}): ${failures[0].error}`,
+    delays.length ? Math.max(...delays) : undefined,
+  );
+}
+
+async function sendOfferWave(
+  job: Job<WaitlistJobPayload>,
+  payload: Extract<WaitlistJobPayload, { kind: "offer_wave" }>,
+  ctx: JobContext,
+  deps: WaitlistHandlerDeps,
+) {
+  const context = `job ${job.id}, slot offer ${payload.slot_offer_id}, wave ${payload.wave}, ` +
+    `attempt ${job.attempts}`;
+  const lane = deps.sender.join();
+  let outcomes: EmailOutcome[] = [];
+  let wave: z.infer<typeof waveSchema>;
+  try {
+    wave = waveSchema.parse(
+      await rpc(ctx.client, "waitlist_open_wave", {
+        p_slot_offer_id: payload.slot_offer_id,
+        p_wave: payload.wave,
+        p_attempt: job.attempts,
+      }, context),
+    );
+    const base = linkBase(wave.public_base_url, deps.supabaseUrl);
+    const emails: OutgoingEmail[] = wave.invitations.map((invitation) => {
+      const locale = pickLocale(invitation.locale);
+      const rendered = renderInvitationEmail({
+        locale,
+        patient_first_name: invitation.patient_first_name,
+        slot: slotFor(wave.slot, locale),
+        accept_url: responseUrl(base, invitation.token, "accept"),
+        decline_url: responseUrl(base, invitation.token, "decline"),
+        expires_at: invitation.expires_at,
+      });
+      return {
+        key: `invitation:${invitation.invitation_id}`,
+        from: wave.sender,
+        to: invitation.email,
+        ...rendered,
+        tags: [{ name: "flow", value: "waitlist_invitation" }],
+      };
+    });
+    outcomes = emails.length ? await lane.send(emails) : [];
+  } finally {
+    lane.leave();
+  }
+
+  if (outcomes.length) {
+    await rpc(ctx.client, "waitlist_record_invitation_emails", {
+      p_results: wave.invitations.map((invitation, i) => {
+        const outcome = outcomes[i];
+        return outcome.ok ? { invitation_id: invitation.invitation_id, email_id: outcome.id } : {
+          invitation_id: invitation.invitation_id,
+          error: outcome.error,
+          permanent: outcome.permanent,
+        };
+      }),
+    }, context);
+  }
+  const retryable = outcomes.filter((o): o is EmailOutcome & { ok: false } =>
+    !o.ok && !o.permanent
+  );
+  if (retryable.length) throw retryError(retryable, context);
+  return {
+    slot_offer_id: wave.slot_offer_id,
+    wave: payload.wave,
+    note: wave.note,
+    offer_status: wave.offer_status,
+    sent: outcomes.filter((o) => o.ok).length,
+    refused: outcomes.filter((o) => !o.ok).length,
+  };
+}
+
+async function sendBookingEmail(
+  job: Job<WaitlistJobPayload>,
+  payload: Extract<WaitlistJobPayload, { kind: "booking_email" }>,
+  ctx: JobContext,
+  deps: WaitlistHandlerDeps,
+) {
+  const context = `job ${job.id}, invitation ${payload.invitation_id}, attempt ${job.attempts}`;
+  const lane = deps.sender.join();
+  let booking: z.infer<typeof bookingSchema>;
+  let outcome: EmailOutcome;
+  try {
+    booking = bookingSchema.parse(
+      await rpc(
+        ctx.client,
+        "waitlist_booking_email",
+        { p_invitation_id: payload.invitation_id },
+        context,
+      ),
+    );
+    if (booking.confirmation_email_id) {
+      return { invitation_id: payload.invitation_id, already_sent: booking.confirmation_email_id };
+    }
+    const locale = pickLocale(booking.locale);
+    const rendered = renderBookingEmail({
+      locale,
+      patient_first_name: booking.patient_first_name,
+      slot: slotFor(booking.slot, locale),
+    });
+    [outcome] = await lane.send([{
+      key: `booking:${booking.appointment_id}`,
+      from: booking.sender,
+      to: booking.email,
+      ...rendered,
+      tags: [{ name: "flow", value: "waitlist_booking" }],
+    }]);
+  } finally {
+    lane.leave();
+  }
+  await rpc(ctx.client, "waitlist_record_booking_email", {
+    p_invitation_id: payload.invitation_id,
+    p_email_id: outcome.ok ? outcome.id : null,
+    p_error: outcome.ok ? null : outcome.error,
+    p_attempt: job.attempts,
+  }, context);
+  if (!outcome.ok) {
+    if (outcome.permanent) throw new PermanentJobError(`${outcome.error} (${context})`);
+    throw retryError([outcome], context);
+  }
+  return { invitation_id: payload.invitation_id, email_id: outcome.id };
+}
+
+/** Builds the handler of the `waitlist` queue. */
+export function waitlistJobHandler(deps: WaitlistHandlerDeps) {
+  return (job: Job<unknown>, ctx: JobContext): Promise<unknown> => {
+    const payload = payloadSchema.safeParse(job.payload);
+    if (!payload.success) {
+      throw new PermanentJobError(
+        `Waitlist job ${job.id} has an invalid payload: ${payload.error.message}`,
+      );
+    }
+    const typed = job as Job<WaitlistJobPayload>;
+    return payload.data.kind === "offer_wave"
+      ? sendOfferWave(typed, payload.data, ctx, deps)
+      : sendBookingEmail(typed, payload.data, ctx, deps);
+  };
+}
