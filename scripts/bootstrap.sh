@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs what the local platform needs, and only what is missing:
 #   - PostgreSQL 15 with pg_cron and pgTAP, and pg_prove (Debian packages)
+#   - Chromium (Debian package), driven by playwright-core in browser tests
 #   - Deno, pinned to an exact version, from the npm registry
 # Sourced by scripts/dev.sh, scripts/test.sh and .ci/run. A second run only checks.
 set -euo pipefail
@@ -22,6 +23,9 @@ missing_packages=()
 [ -f /usr/share/postgresql/15/extension/pgtap.control ] || missing_packages+=(postgresql-15-pgtap)
 command -v pg_prove >/dev/null 2>&1 || missing_packages+=(libtap-parser-sourcehandler-pgtap-perl)
 command -v psql >/dev/null 2>&1 || missing_packages+=(postgresql-client-15)
+# Browser tests drive Debian's Chromium (tests/_support/browser.ts; CHROMIUM_PATH overrides it):
+# Playwright's own browser downloads are not reachable.
+[ -x "${CHROMIUM_PATH:-/usr/bin/chromium}" ] || missing_packages+=(chromium)
 if [ "${#missing_packages[@]}" -gt 0 ]; then
   echo "bootstrap: installing ${missing_packages[*]}" >&2
   as_root apt-get update -qq
