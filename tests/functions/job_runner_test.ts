@@ -5,6 +5,7 @@
 import { createClient } from "@supabase/supabase-js";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { testSql } from "../_support/db.ts";
+import { waitFor } from "../_support/wait.ts";
 import { PermanentJobError, RetryLaterError } from "../../supabase/functions/_shared/job_errors.ts";
 import { type Job, runQueue } from "../../supabase/functions/_shared/job_runner.ts";
 
@@ -124,8 +125,13 @@ Deno.test("runQueue() stops at its wall-clock budget, leaves the rest and asks f
   const sql = testSql();
   try {
     await createQueue(sql, "runner_budget", 30, 10);
+    // A function name, so that jobs.wake() sends a request (to a function that does not exist).
+    await sql`update jobs.queues set function_name = 'runner-budget-nowhere'
+              where name = 'runner_budget'`;
     let clock = 0;
-    const [before] = await sql`select coalesce(max(id), 0) as id from net.http_request_queue`;
+    const [before] = await sql`
+      select greatest((select coalesce(max(id), 0) from net.http_request_queue),
+                      (select coalesce(max(id), 0) from net._http_response)) as id`;
     const summary = await runQueue({
       client,
       queue: "runner_budget",
@@ -138,12 +144,16 @@ Deno.test("runQueue() stops at its wall-clock budget, leaves the rest and asks f
     });
     assertEquals([summary.batches, summary.succeeded, summary.stoppedBy], [1, 10, "wall_budget"]);
     assertEquals(await states(sql, "runner_budget"), { succeeded: 10, waiting: 20 });
-    const wakeUps = await sql`
-      select url, convert_from(body, 'utf8')::jsonb as body from net.http_request_queue
-      where id > ${before.id}
-      union all
-      select null, null from net._http_response where id > ${before.id}`;
-    assert(wakeUps.length >= 1, "the runner asked for the next wake-up");
+    // The request sits in the queue, then (once the worker took it) in the responses.
+    const wakeUp = await waitFor(async () => {
+      const [row] = await sql`
+        select id from net.http_request_queue
+        where id > ${before.id} and url like '%/functions/v1/runner-budget-nowhere'
+        union all
+        select id from net._http_response where id > ${before.id}`;
+      return row;
+    }, { what: "the runner's wake-up request" });
+    assert(Number(wakeUp.id) > Number(before.id), "the runner asked for the next wake-up");
   } finally {
     await sql.end();
   }

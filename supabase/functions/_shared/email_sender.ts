@@ -44,6 +44,8 @@ const configSchema = z.object({
   RESEND_BASE_URL: z.url().optional(),
   /** Requests per second this sender allows itself: Resend's default account limit is 5. */
   RESEND_REQUESTS_PER_SECOND: z.coerce.number().positive().default(5),
+  /** How long one request may take before it counts as failed (and retryable). */
+  RESEND_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
 });
 
 export interface EmailSenderConfig {
@@ -67,6 +69,7 @@ export function resendConfig(source = Deno.env.toObject()): EmailSenderConfig {
     apiKey: parsed.data.RESEND_API_KEY,
     baseUrl: parsed.data.RESEND_BASE_URL,
     requestsPerSecond: parsed.data.RESEND_REQUESTS_PER_SECOND,
+    timeoutMs: parsed.data.RESEND_TIMEOUT_MS,
   };
 }
 

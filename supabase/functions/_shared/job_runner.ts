@@ -55,6 +55,11 @@ export interface RunOptions<P> {
   wallBudgetMs?: number;
   /** Stop claiming after this much CPU time (default 1.5 s of Supabase's 2 s). */
   cpuBudgetMs?: number;
+  /**
+   * A job retried with a `retry-after` at most this long (default 5 s) is waited for in this
+   * run, rather than left to the next wake-up or the cron drain.
+   */
+  shortRetryMs?: number;
   /** Clock for the wall budget, in milliseconds (tests pass a fake one). */
   now?: () => number;
 }
@@ -248,6 +253,17 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
         else summary.retrying++;
       }
       summary.lost += outcomes.length - reported.length;
+
+      // A provider asked for a short pause (429 retry-after): wait for it here, then claim the
+      // retried jobs again, instead of leaving them to the cron drain.
+      const retried = new Set(reported.filter((r) => r.state === "retrying").map((r) => r.job_id));
+      const pauseMs = Math.min(
+        ...outcomes.filter((o) => retried.has(o.id) && o.retry_after_seconds !== undefined)
+          .map((o) => o.retry_after_seconds! * 1000),
+      );
+      if (pauseMs <= (opts.shortRetryMs ?? 5_000) && now() - started + pauseMs < wallBudgetMs) {
+        await new Promise((resolve) => setTimeout(resolve, pauseMs + 50));
+      }
     }
     if (summary.stoppedBy !== "drained") {
       // Work may remain: ask for the next wake-up now rather than wait for the cron.
