@@ -1209,7 +1209,8 @@ begin
     end if;
   end loop;
 
-  -- Open offers whose next wave is due for more than two minutes with no job to open it.
+  -- Open offers whose next wave is due for more than two minutes with no job to open it
+  -- (requeued like any wave: after the quiet hours unless the offer closes first).
   for v_offer in
     select o.* from public.appointment_slot_offers o
     where o.status = 'open' and o.next_wave_at <= p_now - interval '2 minutes'
@@ -1224,6 +1225,7 @@ begin
                                       'wave', v_offer.waves_sent + 1),
       p_subject => 'slot_offer:' || v_offer.id,
       p_dedupe_key => 'slot_offer:' || v_offer.id || ':wave:' || (v_offer.waves_sent + 1),
+      p_run_at => waitlist_internal.after_quiet_hours(p_now, v_offer.closes_at, v_settings),
       p_now => p_now);
     v_requeued := v_requeued + 1;
   end loop;
@@ -1335,6 +1337,10 @@ grant select on public.appointment_slot_offers, public.slot_offer_invitations,
   public.waitlist_trigger_logs to authenticated;
 grant select, insert, update, delete on public.appointment_slot_offers,
   public.slot_offer_invitations, public.waitlist_trigger_logs to service_role;
+
+-- Helpers stay internal. The default privilege at the top cannot take back the EXECUTE that
+-- PUBLIC gets on every new function (a per-schema default only adds to the global one).
+revoke all on all functions in schema waitlist_internal from public;
 
 revoke all on function public.handle_appointment_cancellation() from public, anon, authenticated;
 revoke all on function public.get_eligible_waitlist_candidates(uuid, int, timestamptz),
