@@ -552,6 +552,7 @@ as $$
     'wave', p_wave,
     'offer_status', o.status,
     'note', p_note,
+    'waves_sent', o.waves_sent,
     'next_wave_at', o.next_wave_at,
     'sender', s.sender,
     'public_base_url', s.public_base_url,

@@ -34,6 +34,7 @@ const waveSchema = z.object({
   slot_offer_id: z.uuid(),
   offer_status: z.string(),
   note: z.string(),
+  waves_sent: z.number().int(),
   sender: z.string(),
   public_base_url: z.string().nullable(),
   slot: slotSchema,
@@ -148,6 +149,14 @@ async function sendOfferWave(
     !o.ok && !o.permanent
   );
   if (retryable.length) throw retryError(retryable, context);
+  if (wave.offer_status === "open" && payload.wave > wave.waves_sent) {
+    // Earlier invitations were still waiting for their email: they went first; this wave
+    // opens on the retry, a second from now.
+    throw new RetryLaterError(
+      `Wave ${payload.wave} waits for the earlier invitations (${context})`,
+      1,
+    );
+  }
   return {
     slot_offer_id: wave.slot_offer_id,
     wave: payload.wave,
