@@ -1,0 +1,180 @@
+/**
+ * The batching email sender against the local Resend stand-in: how concurrent job handlers
+ * share batch requests, which idempotency keys go out, and how failures come back per email.
+ */
+import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
+import {
+  classifyFailure,
+  EmailSender,
+  type OutgoingEmail,
+} from "../../supabase/functions/_shared/email_sender.ts";
+import { startResendStandIn } from "../../scripts/platform/resend/server.ts";
+
+const KEY = "re_test_email_sender";
+
+interface StoredEmail {
+  id: string;
+  to: string[];
+  idempotency_key: string | null;
+}
+
+async function withSender(
+  opts: { requestsPerSecond?: number; standInRps?: number },
+  fn: (sender: EmailSender, url: string) => Promise<void>,
+) {
+  const standIn = await startResendStandIn({
+    port: 0,
+    apiKeys: [KEY],
+    requestsPerSecond: opts.standInRps ?? 1000,
+    log: () => {},
+  });
+  try {
+    const sender = new EmailSender({
+      apiKey: KEY,
+      baseUrl: standIn.url,
+      requestsPerSecond: opts.requestsPerSecond ?? 1000,
+      timeoutMs: 2_000,
+    });
+    await fn(sender, standIn.url);
+  } finally {
+    await standIn.stop();
+  }
+}
+
+function email(n: number, to = `patient${n}@example.com`): OutgoingEmail {
+  return {
+    key: `invitation:${n}`,
+    from: "Clinic <clinic@example.com>",
+    to,
+    subject: `Slot ${n}`,
+    html: `<p>Slot ${n}</p>`,
+    text: `Slot ${n}`,
+  };
+}
+
+async function control<T>(url: string, method: string, path: string, body?: unknown): Promise<T> {
+  const res = await fetch(url + path, {
+    method,
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+  return await res.json() as T;
+}
+
+Deno.test("concurrent lanes share one batch request once every lane has sent", async () => {
+  await withSender({}, async (sender, url) => {
+    const lanes = Array.from({ length: 10 }, () => sender.join());
+    const results = await Promise.all(
+      lanes.map((lane, i) => lane.send([email(i * 2), email(i * 2 + 1)])),
+    );
+    const outcomes = results.flat();
+    assertEquals(outcomes.length, 20);
+    assert(outcomes.every((o) => o.ok), "every email was accepted");
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals(stats.requests_accepted, 1, "one request carried all 20 emails");
+    const { data } = await control<{ data: StoredEmail[] }>(url, "GET", "/_local/emails");
+    assertEquals(data.length, 20);
+    assertMatch(data[0].idempotency_key ?? "", /^batch:[0-9a-f]{64}$/);
+    const ids = new Set(outcomes.map((o) => o.ok ? o.id : ""));
+    assertEquals(ids, new Set(data.map((e) => e.id)), "each email got its own id back");
+  });
+});
+
+Deno.test("a lone email goes to POST /emails with its own key as Idempotency-Key", async () => {
+  await withSender({}, async (sender, url) => {
+    const lane = sender.join();
+    const [outcome] = await lane.send([email(7)]);
+    assert(outcome.ok);
+    const { data } = await control<{ data: StoredEmail[] }>(url, "GET", "/_local/emails");
+    assertEquals(data.map((e) => e.idempotency_key), ["invitation:7"]);
+  });
+});
+
+Deno.test("the same emails sent again are deduplicated by Resend, not sent twice", async () => {
+  await withSender({}, async (sender, url) => {
+    for (let round = 0; round < 2; round++) {
+      const lane = sender.join();
+      const outcomes = await lane.send([email(1), email(2), email(3)]);
+      assert(outcomes.every((o) => o.ok), `round ${round} reports success`);
+    }
+    const { data } = await control<{ data: StoredEmail[] }>(url, "GET", "/_local/emails");
+    assertEquals(data.length, 3, "the retry replayed the first answer");
+  });
+});
+
+Deno.test("a lane that leaves without sending does not hold the batch back", async () => {
+  await withSender({}, async (sender) => {
+    const idle = sender.join();
+    const busy = sender.join();
+    const pending = busy.send([email(1)]);
+    idle.leave();
+    const [outcome] = await pending;
+    assert(outcome.ok);
+  });
+});
+
+Deno.test("a 429 with retry-after comes back retryable per email and pauses the sender", async () => {
+  await withSender({}, async (sender, url) => {
+    await control(url, "POST", "/_local/faults", {
+      action: "status",
+      status: 429,
+      retry_after: 1,
+    });
+    const first = await sender.join().send([email(1), email(2)]);
+    for (const outcome of first) {
+      assert(!outcome.ok && !outcome.permanent, "retryable");
+      assertEquals(outcome.ok ? undefined : outcome.retryAfterSeconds, 1);
+    }
+    const started = Date.now();
+    const [again] = await sender.join().send([email(3)]);
+    assert(again.ok);
+    assert(Date.now() - started >= 900, "the next request waited for retry-after");
+  });
+});
+
+Deno.test("a permissive batch refuses an invalid address alone and sends the others", async () => {
+  await withSender({}, async (sender, url) => {
+    const outcomes = await sender.join().send([email(1), email(2, "not an address"), email(3)]);
+    assertEquals(outcomes.map((o) => o.ok), [true, false, true]);
+    assert(!outcomes[1].ok && outcomes[1].permanent, "an invalid address is permanent");
+    const { data } = await control<{ data: StoredEmail[] }>(url, "GET", "/_local/emails");
+    assertEquals(data.map((e) => e.to[0]).sort(), ["patient1@example.com", "patient3@example.com"]);
+  });
+});
+
+Deno.test("a hanging request times out as a retryable failure", async () => {
+  await withSender({}, async (sender, url) => {
+    await control(url, "POST", "/_local/faults", { action: "hang" });
+    const [outcome] = await sender.join().send([email(1)]);
+    assert(!outcome.ok && !outcome.permanent, "a timeout is retryable");
+    await control(url, "DELETE", "/_local/faults");
+  });
+});
+
+Deno.test("the sender stays under its own requests-per-second limit", async () => {
+  await withSender({ requestsPerSecond: 2, standInRps: 2 }, async (sender, url) => {
+    const outcomes = [];
+    for (let i = 0; i < 4; i++) outcomes.push(...await sender.join().send([email(i)]));
+    assert(outcomes.every((o) => o.ok), "no request was refused");
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals(stats.requests_rate_limited, 0);
+    assertEquals(stats.requests_accepted, 4);
+  });
+});
+
+Deno.test("classifyFailure() retries 408, 429, 5xx and network errors, not other 4xx", () => {
+  const cases: [number | null, string, boolean][] = [
+    [null, "application_error", false],
+    [408, "timeout", false],
+    [429, "rate_limit_exceeded", false],
+    [500, "internal_server_error", false],
+    [409, "concurrent_idempotent_requests", false],
+    [409, "invalid_idempotent_request", true],
+    [422, "validation_error", true],
+    [403, "invalid_api_key", true],
+  ];
+  for (const [statusCode, name, permanent] of cases) {
+    const outcome = classifyFailure({ statusCode, name, message: "x" }, { "retry-after": "2" });
+    assertEquals(outcome.permanent, permanent, `${statusCode} ${name}`);
+    assertEquals(outcome.retryAfterSeconds, permanent ? undefined : 2);
+  }
+});
