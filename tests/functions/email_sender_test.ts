@@ -19,7 +19,7 @@ interface StoredEmail {
 }
 
 async function withSender(
-  opts: { requestsPerSecond?: number; standInRps?: number },
+  opts: { requestsPerSecond?: number; standInRps?: number; timeoutMs?: number },
   fn: (sender: EmailSender, url: string) => Promise<void>,
 ) {
   const standIn = await startResendStandIn({
@@ -33,7 +33,7 @@ async function withSender(
       apiKey: KEY,
       baseUrl: standIn.url,
       requestsPerSecond: opts.requestsPerSecond ?? 1000,
-      timeoutMs: 2_000,
+      timeoutMs: opts.timeoutMs ?? 2_000,
     });
     await fn(sender, standIn.url);
   } finally {
@@ -141,11 +141,23 @@ Deno.test("a permissive batch refuses an invalid address alone and sends the oth
   });
 });
 
-Deno.test("a hanging request times out as a retryable failure", async () => {
-  await withSender({}, async (sender, url) => {
-    await control(url, "POST", "/_local/faults", { action: "hang" });
+Deno.test("a request left unanswered is sent again identically, and Resend sends it once", async () => {
+  await withSender({ timeoutMs: 500 }, async (sender, url) => {
+    await control(url, "POST", "/_local/faults", { action: "delay", delay_ms: 800 });
+    const outcomes = await sender.join().send([email(1), email(2)]);
+    assert(outcomes.every((o) => o.ok), "the identical re-send got the first answer");
+    const { data } = await control<{ data: StoredEmail[] }>(url, "GET", "/_local/emails");
+    assertEquals(data.length, 2, "the late first request was not doubled by the re-send");
+  });
+});
+
+Deno.test("a request that never gets an answer ends as a retryable failure", async () => {
+  await withSender({ timeoutMs: 300 }, async (sender, url) => {
+    await control(url, "POST", "/_local/faults", { action: "hang", count: 10 });
     const [outcome] = await sender.join().send([email(1)]);
     assert(!outcome.ok && !outcome.permanent, "a timeout is retryable");
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals(stats.requests_faulted, 4, "the first attempt and three identical re-sends");
     await control(url, "DELETE", "/_local/faults");
   });
 });

@@ -36,7 +36,21 @@ export interface OutgoingEmail {
 /** What happened to one email. */
 export type EmailOutcome =
   | { ok: true; id: string }
-  | { ok: false; error: string; permanent: boolean; retryAfterSeconds?: number };
+  | {
+    ok: false;
+    error: string;
+    permanent: boolean;
+    retryAfterSeconds?: number;
+    /** No definite answer: Resend may have sent it (a timeout, a dropped connection). */
+    ambiguous?: boolean;
+  };
+
+/** Identical re-sends of a request that got no definite answer, before giving up. */
+const AMBIGUOUS_RETRIES = 3;
+
+function isAmbiguous(outcome: EmailOutcome): outcome is EmailOutcome & { ok: false } {
+  return !outcome.ok && outcome.ambiguous === true;
+}
 
 const configSchema = z.object({
   RESEND_API_KEY: z.string().min(1),
@@ -108,6 +122,8 @@ export function classifyFailure(
     error: text,
     permanent: !retryable,
     retryAfterSeconds: retryable ? retryAfterSeconds(headers?.["retry-after"] ?? null) : undefined,
+    // No answer at all, or the same key still in flight: Resend may have sent the emails.
+    ambiguous: status === null || error.name === "concurrent_idempotent_requests",
   };
 }
 
@@ -206,23 +222,49 @@ export class EmailSender {
     this.#sentAt.push(Date.now());
   }
 
+  /**
+   * Sends one request. When it gets no answer (a timeout, a dropped connection: Resend may have
+   * sent the emails) or Resend says the same key is still in flight, the *identical* request —
+   * same emails, same key — is sent again after a pause, up to `AMBIGUOUS_RETRIES` times, so
+   * Resend's idempotency settles it. Only then does the failure go back to the jobs, whose
+   * retries may group the emails differently.
+   */
   async #request(emails: OutgoingEmail[]): Promise<EmailOutcome[]> {
     const body = emails.map(({ key: _key, ...email }) => email);
+    const key = emails.length === 1
+      ? emails[0].key
+      : `batch:${await sha256Hex(emails.map((e) => e.key).sort().join("\n"))}`;
+    let outcomes = await this.#attempt(emails.length, body, key);
+    for (let retry = 1; retry <= AMBIGUOUS_RETRIES && outcomes.some(isAmbiguous); retry++) {
+      log.warn("resend request without a definite answer: sending it again", {
+        idempotency_key: key,
+        emails: emails.length,
+        retry,
+        error: outcomes.find(isAmbiguous)?.error,
+      });
+      await new Promise((resolve) => setTimeout(resolve, retry * 500));
+      await this.#awaitRequestSlot();
+      outcomes = await this.#attempt(emails.length, body, key);
+    }
+    return outcomes;
+  }
+
+  async #attempt(
+    count: number,
+    body: Omit<OutgoingEmail, "key">[],
+    key: string,
+  ): Promise<EmailOutcome[]> {
     const started = Date.now();
     try {
       const signal = AbortSignal.timeout(this.#config.timeoutMs);
-      if (emails.length === 1) {
+      if (count === 1) {
         const { data, error, headers } = await this.#resend.emails.send(
           body[0],
-          {
-            idempotencyKey: emails[0].key,
-            signal,
-          } as Parameters<Resend["emails"]["send"]>[1],
+          { idempotencyKey: key, signal } as Parameters<Resend["emails"]["send"]>[1],
         );
         if (error || !data) return [this.#failed(error ?? {}, headers)];
         return [{ ok: true, id: data.id }];
       }
-      const key = `batch:${await sha256Hex(emails.map((e) => e.key).sort().join("\n"))}`;
       const { data, error, headers } = await this.#resend.batch.send(
         body,
         {
@@ -231,12 +273,17 @@ export class EmailSender {
           signal,
         } as Parameters<Resend["batch"]["send"]>[1],
       );
-      if (error || !data) return emails.map(() => this.#failed(error ?? {}, headers));
-      return this.#batchOutcomes(emails.length, data as BatchData);
+      if (error || !data) return body.map(() => this.#failed(error ?? {}, headers));
+      return this.#batchOutcomes(count, data as BatchData);
     } catch (error) {
-      return emails.map(() => ({ ok: false, error: errorText(error), permanent: false }));
+      return body.map(() => ({
+        ok: false,
+        error: errorText(error),
+        permanent: false,
+        ambiguous: true,
+      }));
     } finally {
-      log.debug("resend request", { emails: emails.length, duration_ms: Date.now() - started });
+      log.debug("resend request", { emails: count, duration_ms: Date.now() - started });
     }
   }
 
