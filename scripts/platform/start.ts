@@ -101,6 +101,10 @@ export async function startPlatform(
     stops.push(() => resend.stop());
 
     const env: Record<string, string> = {
+      // Test runs only: the functions give up on a Resend call after 2 s instead of the
+      // default 10 s, so tests that make the stand-in hang (tests/flows/waitlist_flow_test.ts)
+      // wait for the client's timeout quickly. `.env` can still set another value.
+      ...(profile === "test" ? { RESEND_TIMEOUT_MS: "2000" } : {}),
       ...projectEnv,
       SUPABASE_URL: cfg.apiUrl,
       SUPABASE_ANON_KEY: keys.anonKey,
