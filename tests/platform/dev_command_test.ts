@@ -1,14 +1,33 @@
 /**
  * The dev command starts the whole platform, proves the job pipeline with a probe, prints where
- * everything is, and Ctrl-C (SIGINT) stops every process it started.
- * It runs on ports of its own (PLATFORM_PORT_OFFSET), beside a developer's running stack.
+ * everything is and how to try the waitlist, and Ctrl-C (SIGINT) stops every process it started.
+ *
+ * It runs a dev stack of its own (`PLATFORM_PORT_OFFSET`, folder `.local/dev-<offset>`) on ports
+ * chosen so that nothing else can hold them:
+ * - above the kernel's ephemeral range (32768–60999 by default). Outgoing connections take their
+ *   local port from that range, even-numbered ones on Linux, and hold it up to a minute after
+ *   they close (TIME_WAIT); a server cannot bind it meanwhile. The Resend stand-in's port is
+ *   even and bound after the stack has opened many connections to Postgres: inside the range
+ *   (57324 at the former fixed offset 3000) it now and then failed with AddrInUse, and dev.ts
+ *   exited having printed nothing on stdout.
+ * - 50 off every stack whose offset is a multiple of 100, and one offset per such run's
+ *   `PLATFORM_PORT_OFFSET`, so that test runs at once never share the ports or the folder (a
+ *   second `--reset` would delete the first run's running database).
  */
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { portInUse } from "../../scripts/platform/process.ts";
 
-const OFFSET = 3000;
-const API_PORT = 54321 + OFFSET;
+const OFFSET = 6750 + Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) % 4400;
+const API_PORT = 54321 + OFFSET; // 61071 to 65371
 const DB_PORT = 54322 + OFFSET;
+const INBOX_PORT = 54324 + OFFSET;
+
+/** What dev.ts prints for the waitlist demo: one statement to paste into psql. */
+const CANCEL_STATEMENT = "update appointments set status = 'cancelled' where id = " +
+  "(select id from appointments where status = 'confirmed' " +
+  "and starts_at > now() + interval '3 hours' order by starts_at limit 1);";
+const QUIET_HOURS_OFF =
+  "update waitlist_settings set quiet_hours_start = null, quiet_hours_end = null;";
 
 /** Pids of the processes whose command line contains `text`. */
 async function processesWith(text: string): Promise<Set<string>> {
@@ -25,43 +44,122 @@ async function processesWith(text: string): Promise<Set<string>> {
   return pids;
 }
 
-Deno.test("scripts/dev.ts starts everything, and SIGINT leaves nothing running", async () => {
-  const functionsBefore = await processesWith("supabase/functions/job-probe/index.ts");
+/** Collects a stream's text as it comes; `done` resolves at its end. */
+function collect(stream: ReadableStream<Uint8Array>) {
+  const sink = { text: "", done: Promise.resolve() };
+  const decoder = new TextDecoder();
+  sink.done = (async () => {
+    for await (const chunk of stream) sink.text += decoder.decode(chunk, { stream: true });
+  })();
+  return sink;
+}
+
+/**
+ * `scripts/dev.ts --reset` on the test's ports, its output collected. `stop()` sends SIGINT
+ * (once) and waits for the end of the process and its output; a process that has not finished
+ * after two minutes is interrupted, so a hung start fails the test instead of blocking it.
+ */
+function startDev() {
   const child = new Deno.Command(Deno.execPath(), {
     args: ["run", "--allow-all", "scripts/dev.ts", "--reset"],
     env: { PLATFORM_PORT_OFFSET: String(OFFSET), NO_COLOR: "1" },
     stdout: "piped",
-    stderr: "null",
+    stderr: "piped",
   }).spawn();
-  const decoder = new TextDecoder();
-  let output = "";
-  const reader = child.stdout.getReader();
-  while (!output.includes("Ctrl-C stops it")) {
-    const { value, done } = await reader.read();
-    if (done) break;
-    output += decoder.decode(value, { stream: true });
-  }
-  assertMatch(output, /Job pipeline check: probe \d+ handled \d+ ms after its insert\./);
-  assertMatch(
-    output,
-    new RegExp(`Functions +http://127\\.0\\.0\\.1:${API_PORT}/functions/v1/<name>`),
-  );
-  assertMatch(
-    output,
-    new RegExp(`postgresql://postgres:postgres@127\\.0\\.0\\.1:${DB_PORT}/postgres`),
-  );
-  assert(await portInUse(API_PORT), "the gateway listens");
-  assert(await portInUse(DB_PORT), "Postgres listens");
+  const stdout = collect(child.stdout);
+  const stderr = collect(child.stderr);
+  let interrupted = false;
+  const interrupt = () => {
+    if (interrupted) return;
+    interrupted = true;
+    try {
+      child.kill("SIGINT");
+    } catch {
+      // It has already exited.
+    }
+  };
+  const watchdog = setTimeout(interrupt, 120_000);
+  const ended = Promise.all([child.status, stdout.done, stderr.done]).then(([status]) => {
+    clearTimeout(watchdog);
+    return status;
+  });
+  return {
+    get stdout() {
+      return stdout.text;
+    },
+    /** Waits until stdout contains `text`, or the process ended. */
+    async waitForOutput(text: string): Promise<void> {
+      let finished = false;
+      ended.then(() => (finished = true));
+      while (!stdout.text.includes(text) && !finished) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+    },
+    async stop(): Promise<Deno.CommandStatus> {
+      interrupt();
+      return await ended;
+    },
+    /** What dev.ts printed, for failure messages (its log lines go to stderr). */
+    transcript(): string {
+      return `--- dev.ts stdout:\n${stdout.text || "(nothing)\n"}` +
+        `--- dev.ts stderr (end):\n${stderr.text.slice(-4000) || "(nothing)\n"}`;
+    },
+  };
+}
 
-  child.kill("SIGINT");
-  // Drain the rest of stdout so the process can exit.
-  while (!(await reader.read()).done) { /* discard */ }
-  const status = await child.status;
-  assertEquals(status.code, 0);
-  assertEquals(await portInUse(API_PORT), false, "the gateway port is closed");
-  assertEquals(await portInUse(DB_PORT), false, "the database port is closed");
-  assertEquals((await processesWith(`.local/dev-${OFFSET}/pg`)).size, 0, "no postgres is left");
-  const functionsAfter = await processesWith("supabase/functions/job-probe/index.ts");
-  const leftover = [...functionsAfter].filter((pid) => !functionsBefore.has(pid));
-  assertEquals(leftover, [], "no function process is left");
+Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGINT leaves nothing running", async () => {
+  for (const port of [API_PORT, DB_PORT, INBOX_PORT]) {
+    assertEquals(
+      await portInUse(port),
+      false,
+      `port ${port} is already taken (a dev.ts left running by an earlier run?)`,
+    );
+  }
+  const functionsBefore = await processesWith("supabase/functions/job-probe/index.ts");
+  const dev = startDev();
+  try {
+    await dev.waitForOutput(CANCEL_STATEMENT);
+    const output = dev.stdout;
+    assertMatch(output, /Job pipeline check: probe \d+ handled \d+ ms after its insert\./);
+    assertMatch(
+      output,
+      new RegExp(`Functions +http://127\\.0\\.0\\.1:${API_PORT}/functions/v1/<name>`),
+    );
+    assertMatch(
+      output,
+      new RegExp(`postgresql://postgres:postgres@127\\.0\\.0\\.1:${DB_PORT}/postgres`),
+    );
+    assertMatch(output, new RegExp(`Inbox +http://127\\.0\\.0\\.1:${INBOX_PORT}/\n`));
+    assert(
+      output.includes(`\n       ${CANCEL_STATEMENT}\n`),
+      "the cancel statement, on its own line",
+    );
+    assert(
+      output.includes(`Open the inbox, http://127.0.0.1:${INBOX_PORT}/, where the invitations`),
+      "the line that says to open the inbox",
+    );
+    if (output.includes("inside the quiet hours")) {
+      assert(output.includes(`\n       ${QUIET_HOURS_OFF}\n`), "how to turn quiet hours off");
+    }
+    assert(await portInUse(API_PORT), "the gateway listens");
+    assert(await portInUse(DB_PORT), "Postgres listens");
+    assert(await portInUse(INBOX_PORT), "the Resend stand-in listens");
+
+    const status = await dev.stop();
+    assertEquals(status.code, 0);
+    assertMatch(dev.stdout, /Stopping…/);
+    assertEquals(await portInUse(API_PORT), false, "the gateway port is closed");
+    assertEquals(await portInUse(DB_PORT), false, "the database port is closed");
+    assertEquals(await portInUse(INBOX_PORT), false, "the inbox port is closed");
+    assertEquals((await processesWith(`.local/dev-${OFFSET}/pg`)).size, 0, "no postgres is left");
+    const functionsAfter = await processesWith("supabase/functions/job-probe/index.ts");
+    const leftover = [...functionsAfter].filter((pid) => !functionsBefore.has(pid));
+    assertEquals(leftover, [], "no function process is left");
+  } catch (error) {
+    await dev.stop();
+    const message = error instanceof Error ? error.message : String(error);
+    throw new Error(`${message}\n${dev.transcript()}`, { cause: error });
+  } finally {
+    await dev.stop();
+  }
 });
