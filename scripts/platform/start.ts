@@ -68,9 +68,32 @@ export async function startPlatform(
   const log = opts.log ?? ((line: string) => console.error(line));
   const cfg = platformConfig(profile);
   await Deno.mkdir(cfg.stateDir, { recursive: true });
-  await ensureCluster(cfg, { fresh: opts.fresh });
-  await startCluster(cfg);
-  const stops: Array<() => Promise<void>> = [() => stopCluster(cfg)];
+  const projectEnv = await readEnvFile(
+    join(PROJECT_ROOT, ".env"),
+    join(PROJECT_ROOT, ".env.example"),
+  );
+
+  // The Resend stand-in binds its port first: its port is even, like the local ports Linux
+  // hands to outgoing connections, which the many connections made below could take from it.
+  // Only the dev profile keeps its inbox between runs.
+  const resendApiKey = projectEnv.RESEND_API_KEY || LOCAL_RESEND_API_KEY;
+  const inboxFile = join(cfg.stateDir, "resend_emails.jsonl");
+  if (profile === "dev" && opts.fresh) await Deno.remove(inboxFile).catch(() => {});
+  const resend = await startResendStandIn({
+    port: cfg.saasPortBase,
+    apiKeys: [resendApiKey],
+    requestsPerSecond: resendRateLimit(projectEnv),
+    persistPath: profile === "dev" ? inboxFile : undefined,
+    log,
+  });
+  try {
+    await ensureCluster(cfg, { fresh: opts.fresh });
+    await startCluster(cfg);
+  } catch (error) {
+    await resend.stop();
+    throw error;
+  }
+  const stops: Array<() => Promise<void>> = [() => resend.stop(), () => stopCluster(cfg)];
   const stop = async () => {
     for (const fn of stops.reverse()) {
       await fn().catch((e) => log(`stop: ${e instanceof Error ? e.message : e}`));
@@ -82,24 +105,6 @@ export async function startPlatform(
     if (applied.length) log(`migrations applied: ${applied.join(", ")}`);
 
     const keys = await localKeys(cfg.jwtSecret);
-    const projectEnv = await readEnvFile(
-      join(PROJECT_ROOT, ".env"),
-      join(PROJECT_ROOT, ".env.example"),
-    );
-
-    // The Resend stand-in; only the dev profile keeps its inbox between runs.
-    const resendApiKey = projectEnv.RESEND_API_KEY || LOCAL_RESEND_API_KEY;
-    const inboxFile = join(cfg.stateDir, "resend_emails.jsonl");
-    if (profile === "dev" && opts.fresh) await Deno.remove(inboxFile).catch(() => {});
-    const resend = await startResendStandIn({
-      port: cfg.saasPortBase,
-      apiKeys: [resendApiKey],
-      requestsPerSecond: resendRateLimit(projectEnv),
-      persistPath: profile === "dev" ? inboxFile : undefined,
-      log,
-    });
-    stops.push(() => resend.stop());
-
     const env: Record<string, string> = {
       // Test runs only: the functions give up on a Resend call after 2 s instead of the
       // default 10 s, so tests that make the stand-in hang (tests/flows/waitlist_flow_test.ts)
