@@ -45,6 +45,9 @@ export type EmailOutcome =
     ambiguous?: boolean;
   };
 
+/** Added to the rate-limit window: network and server delays between our clock and Resend's. */
+const WINDOW_MARGIN_MS = 100;
+
 /** Identical re-sends of a request that got no definite answer, before giving up. */
 const AMBIGUOUS_RETRIES = 3;
 
@@ -206,15 +209,19 @@ export class EmailSender {
     }
   }
 
-  /** A sliding one-second window of `requestsPerSecond` requests, as Resend counts them. */
+  /**
+   * A sliding window of `requestsPerSecond` requests per second, as Resend counts them, with a
+   * margin: Resend counts a request when it arrives, later than this clock starts it.
+   */
   async #awaitRequestSlot() {
     const limit = Math.max(1, Math.floor(this.#config.requestsPerSecond));
+    const windowMs = 1000 + WINDOW_MARGIN_MS;
     while (true) {
       const now = Date.now();
-      this.#sentAt = this.#sentAt.filter((t) => now - t < 1000);
+      this.#sentAt = this.#sentAt.filter((t) => now - t < windowMs);
       const wait = Math.max(
         this.#nextSlotAt - now,
-        this.#sentAt.length >= limit ? this.#sentAt[0] + 1000 - now : 0,
+        this.#sentAt.length >= limit ? this.#sentAt[0] + windowMs - now : 0,
       );
       if (wait <= 0) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
