@@ -1,9 +1,10 @@
-import { assertEquals, assertInstanceOf } from "../_support/assert.ts";
+import { assert, assertEquals, assertInstanceOf } from "../_support/assert.ts";
 import {
   httpFailure,
   PermanentJobError,
   retryAfterSeconds,
   RetryLaterError,
+  rpcFailure,
 } from "../../supabase/functions/_shared/job_errors.ts";
 
 Deno.test("retryAfterSeconds() reads seconds and HTTP dates, and ignores garbage", () => {
@@ -30,4 +31,14 @@ Deno.test("httpFailure() retries 408, 429 and 5xx, and gives up on other 4xx", (
     httpFailure("Resend POST /emails", 422, new Headers(), '{"name":"validation_error"}').message,
     'Resend POST /emails answered 422: {"name":"validation_error"}',
   );
+});
+
+Deno.test("rpcFailure() makes a missing row or an invalid argument permanent, the rest retryable", () => {
+  assert(rpcFailure("gone", "P0002") instanceof PermanentJobError);
+  assert(rpcFailure("bad argument", "22023") instanceof PermanentJobError);
+  for (const code of ["40P01", "08006", undefined]) {
+    const error = rpcFailure("transient", code);
+    assert(!(error instanceof PermanentJobError), `${code} retries`);
+    assertEquals(error.message, "transient");
+  }
 });

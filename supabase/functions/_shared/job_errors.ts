@@ -48,3 +48,15 @@ export function httpFailure(
   }
   return new PermanentJobError(message);
 }
+
+/**
+ * Classifies a failed call of a SQL function (supabase-js `.rpc()`): `no_data_found` (P0002, the
+ * row is gone) and `invalid_parameter_value` (22023) are permanent, since no retry changes
+ * them; anything else (a connection, a deadlock) retries.
+ *
+ * @example
+ * if (error) throw rpcFailure(`Recording probe 3 failed: ${error.message}`, error.code);
+ */
+export function rpcFailure(message: string, code: string | undefined): Error {
+  return code === "P0002" || code === "22023" ? new PermanentJobError(message) : new Error(message);
+}

@@ -4,7 +4,7 @@
  * the trigger, the wake-up, the function and the RPC path all work.
  */
 import { z } from "zod";
-import { PermanentJobError } from "./job_errors.ts";
+import { PermanentJobError, rpcFailure } from "./job_errors.ts";
 import type { Job, JobContext } from "./job_runner.ts";
 
 const payloadSchema = z.object({ probe_id: z.number().int().positive() });
@@ -25,8 +25,7 @@ export async function handleProbe(job: Job, ctx: JobContext): Promise<unknown> {
   if (error) {
     const message =
       `Recording probe ${payload.data.probe_id} (job ${job.id}) failed: ${error.message}`;
-    // P0002: the probe does not exist; retrying cannot make it appear.
-    throw error.code === "P0002" ? new PermanentJobError(message) : new Error(message);
+    throw rpcFailure(message, error.code); // P0002: the probe does not exist
   }
   return {
     probe_id: payload.data.probe_id,

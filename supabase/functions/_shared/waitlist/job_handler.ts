@@ -12,7 +12,7 @@
 import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
 import type { EmailOutcome, EmailSender, OutgoingEmail } from "../email_sender.ts";
-import { PermanentJobError, RetryLaterError } from "../job_errors.ts";
+import { PermanentJobError, RetryLaterError, rpcFailure } from "../job_errors.ts";
 import type { Job, JobContext } from "../job_runner.ts";
 import { renderBookingEmail, renderInvitationEmail } from "./emails.ts";
 import { pickLocale } from "./locale.ts";
@@ -71,13 +71,7 @@ async function rpc<T>(
   context: string,
 ): Promise<T> {
   const { data, error } = await client.rpc(fn, args);
-  if (error) {
-    const message = `${fn} failed (${context}): ${error.message}`;
-    // P0002: the row is gone; 22023: invalid argument. Retrying changes neither.
-    throw error.code === "P0002" || error.code === "22023"
-      ? new PermanentJobError(message)
-      : new Error(message);
-  }
+  if (error) throw rpcFailure(`${fn} failed (${context}): ${error.message}`, error.code);
   return data as T;
 }
 

@@ -91,13 +91,17 @@ export function renderResponsePage(input: PageInput): RenderedPage {
 }
 
 /**
- * A `Response` for a rendered page, with its status and `responseHeaders`.
+ * A `Response` for a rendered page, with its status and `responseHeaders`; without a body when
+ * it answers a HEAD request.
  *
  * @example
- * return pageResponse(renderResponsePage({ state: "unknown", locale: "fr" }));
+ * return pageResponse(renderResponsePage({ state: "unknown", locale: "fr" }), req.method);
  */
-export function pageResponse(page: RenderedPage): Response {
-  return new Response(page.html, { status: page.status, headers: responseHeaders });
+export function pageResponse(page: RenderedPage, method = "GET"): Response {
+  return new Response(method === "HEAD" ? null : page.html, {
+    status: page.status,
+    headers: responseHeaders,
+  });
 }
 
 /** The heading and paragraphs of a page, and the button label of a confirm page. */

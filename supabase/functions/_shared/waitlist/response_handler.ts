@@ -14,8 +14,8 @@ import { z } from "zod";
 import { errorText, log } from "../log.ts";
 import { pickLocale } from "./locale.ts";
 import { slotFor, slotSchema } from "./slot.ts";
-import { renderResponsePage, responseHeaders } from "./pages.ts";
-import type { Locale, PageState, ResponseAction } from "./types.ts";
+import { pageResponse, renderResponsePage } from "./pages.ts";
+import type { Locale, PageInput, PageState, ResponseAction } from "./types.ts";
 
 /** A link token: 32 bytes in base64url, 43 characters. */
 const answerSchema = z.object({
@@ -46,12 +46,8 @@ function browserLocale(req: Request): Locale {
   return pickLocale(first);
 }
 
-function page(
-  req: Request,
-  input: Parameters<typeof renderResponsePage>[0],
-): Response {
-  const { status, html } = renderResponsePage(input);
-  return new Response(req.method === "HEAD" ? null : html, { status, headers: responseHeaders });
+function page(req: Request, input: PageInput): Response {
+  return pageResponse(renderResponsePage(input), req.method);
 }
 
 /** Reads token and action from the form body (POST) or the query string (GET, HEAD). */
