@@ -121,6 +121,64 @@ Deno.test("runQueue() never runs more handlers at once than its concurrency limi
   }
 });
 
+Deno.test("runQueue() keeps claiming while a slow job runs: it does not wait for the batch", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_continuous", 10, 4);
+    let othersDone = 0;
+    let releasedBy = "";
+    let releaseSlow!: (by: string) => void;
+    const slowMayEnd = new Promise<void>((resolve) => {
+      releaseSlow = (by) => {
+        releasedBy ||= by;
+        resolve();
+      };
+    });
+    // A runner that waited for a whole claimed batch before claiming more would never start
+    // the later jobs: the timer ends the slow job then, and the test fails below.
+    const timer = setTimeout(() => releaseSlow("timer"), 5_000);
+    const summary = await runQueue<{ n: number }>({
+      client,
+      queue: "runner_continuous",
+      concurrency: 4,
+      handler: async (job) => {
+        // Job 1 ends only once the nine others have.
+        if (job.payload.n === 1) return await slowMayEnd;
+        if (++othersDone === 9) releaseSlow("the other jobs");
+      },
+    });
+    clearTimeout(timer);
+    assertEquals(releasedBy, "the other jobs");
+    assertEquals([summary.claimed, summary.succeeded, summary.stoppedBy], [10, 10, "drained"]);
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("runQueue() runs jobs that its jobs enqueue, in the same run", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_follow_up", 1);
+    const ran: string[] = [];
+    const summary = await runQueue<{ n: number }>({
+      client,
+      queue: "runner_follow_up",
+      handler: async (job) => {
+        ran.push(job.subject!);
+        if (job.payload.n < 3) {
+          await sql`select public.job_enqueue('runner_follow_up',
+                      jsonb_build_object('n', ${job.payload.n + 1}::int),
+                      'item:' || ${job.payload.n + 1}::int)`;
+        }
+      },
+    });
+    assertEquals(ran, ["item:1", "item:2", "item:3"]);
+    assertEquals([summary.succeeded, summary.stoppedBy], [3, "drained"]);
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("runQueue() stops at its wall-clock budget, leaves the rest and asks for a wake-up", async () => {
   const sql = testSql();
   try {

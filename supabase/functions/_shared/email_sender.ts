@@ -45,9 +45,6 @@ export type EmailOutcome =
     ambiguous?: boolean;
   };
 
-/** Added to the rate-limit window: network and server delays between our clock and Resend's. */
-const WINDOW_MARGIN_MS = 100;
-
 /** Identical re-sends of a request that got no definite answer, before giving up. */
 const AMBIGUOUS_RETRIES = 3;
 
@@ -69,8 +66,17 @@ export interface EmailSenderConfig {
   apiKey: string;
   baseUrl?: string;
   requestsPerSecond: number;
-  /** Longest wait for more emails before a partial batch goes (default 50 ms). */
+  /**
+   * Longest wait for more emails before a partial batch goes, while participants are still
+   * preparing theirs (default 50 ms).
+   */
   lingerMs?: number;
+  /**
+   * Longest wait for a batch to fill when the participants still preparing emails are enough
+   * to fill it, judging by how many emails a participant has sent on average (default 1 s): a
+   * request slot is worth 100 emails, so a burst is not spent on small batches.
+   */
+  fillWaitMs?: number;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
 }
@@ -95,6 +101,7 @@ export const MAX_BATCH = 100;
 
 interface Pending {
   email: OutgoingEmail;
+  queuedAt: number;
   resolve: (outcome: EmailOutcome) => void;
 }
 
@@ -132,8 +139,9 @@ export function classifyFailure(
 
 /**
  * The batching sender. Participants (job handlers) `join()` before they know their emails; a
- * batch goes as soon as it holds 100 emails, or every participant has sent or left, or the
- * linger time has passed — and never faster than the rate limit allows.
+ * batch goes as soon as it holds 100 emails, or every participant has sent or left, or its
+ * first email has waited long enough (`lingerMs`, or `fillWaitMs` while the participants still
+ * preparing emails are enough to fill it) — and never faster than the rate limit allows.
  */
 export class EmailSender {
   readonly #resend: Resend;
@@ -141,13 +149,24 @@ export class EmailSender {
   #queue: Pending[] = [];
   #participants = 0;
   #waitingParticipants = 0;
+  /** Emails per `send` so far (a running average): what a waiting participant will add. */
+  #emailsPerSend = 1;
   #timer: ReturnType<typeof setTimeout> | undefined;
   #flushing = false;
   #nextSlotAt = 0;
-  #sentAt: number[] = [];
+  /** When the answers of the requests of the last second came back. */
+  #answeredAt: number[] = [];
+  /** Requests sent and not answered yet: each holds a slot of the window. */
+  #unanswered = 0;
 
   constructor(config: EmailSenderConfig) {
-    this.#config = { lingerMs: 50, timeoutMs: 10_000, baseUrl: "", ...config };
+    this.#config = {
+      lingerMs: 50,
+      fillWaitMs: 1_000,
+      timeoutMs: 10_000,
+      baseUrl: "",
+      ...config,
+    };
     this.#resend = new Resend(config.apiKey, config.baseUrl ? { baseUrl: config.baseUrl } : {});
   }
 
@@ -166,8 +185,10 @@ export class EmailSender {
     return {
       send: (emails) => {
         if (!active) throw new Error("This lane has left: join again to send more");
+        if (emails.length > 0) this.#emailsPerSend += (emails.length - this.#emailsPerSend) / 10;
+        const queuedAt = Date.now();
         const outcomes = emails.map((email) =>
-          new Promise<EmailOutcome>((resolve) => this.#queue.push({ email, resolve }))
+          new Promise<EmailOutcome>((resolve) => this.#queue.push({ email, queuedAt, resolve }))
         );
         done();
         return Promise.all(outcomes);
@@ -177,16 +198,19 @@ export class EmailSender {
   }
 
   #schedule() {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
     if (this.#queue.length === 0 || this.#flushing) return;
-    if (this.#queue.length >= MAX_BATCH || this.#waitingParticipants === 0) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
+    const fillable =
+      this.#queue.length + this.#waitingParticipants * this.#emailsPerSend >= MAX_BATCH;
+    const wait = this.#queue.length >= MAX_BATCH || this.#waitingParticipants === 0
+      ? 0
+      : this.#queue[0].queuedAt + (fillable ? this.#config.fillWaitMs : this.#config.lingerMs) -
+        Date.now();
+    if (wait <= 0) {
       void this.#flush();
     } else {
-      this.#timer ??= setTimeout(() => {
-        this.#timer = undefined;
-        void this.#flush();
-      }, this.#config.lingerMs);
+      this.#timer = setTimeout(() => this.#schedule(), wait);
     }
   }
 
@@ -196,9 +220,9 @@ export class EmailSender {
     this.#flushing = true;
     try {
       while (this.#queue.length > 0) {
-        await this.#awaitRequestSlot();
+        const slot = await this.#requestSlot();
         const batch = this.#queue.splice(0, MAX_BATCH);
-        const outcomes = await this.#request(batch.map((p) => p.email));
+        const outcomes = await this.#request(batch.map((p) => p.email), slot);
         batch.forEach((pending, i) => pending.resolve(outcomes[i]));
         // Between requests, let emails that arrived meanwhile form the next batch.
         if (this.#queue.length < MAX_BATCH && this.#waitingParticipants > 0) break;
@@ -210,23 +234,33 @@ export class EmailSender {
   }
 
   /**
-   * A sliding window of `requestsPerSecond` requests per second, as Resend counts them, with a
-   * margin: Resend counts a request when it arrives, later than this clock starts it.
+   * A sliding window of `requestsPerSecond` requests per second, as Resend counts them. Resend
+   * counts a request when it arrives, some time between our sending it and its answer coming
+   * back; so a request holds its slot until one second after its answer, which keeps us under
+   * the limit whatever the delays. Returns the function to call when the answer is in (or the
+   * request has given up).
    */
-  async #awaitRequestSlot() {
+  async #requestSlot(): Promise<() => void> {
     const limit = Math.max(1, Math.floor(this.#config.requestsPerSecond));
-    const windowMs = 1000 + WINDOW_MARGIN_MS;
     while (true) {
       const now = Date.now();
-      this.#sentAt = this.#sentAt.filter((t) => now - t < windowMs);
+      this.#answeredAt = this.#answeredAt.filter((t) => now - t < 1000);
       const wait = Math.max(
         this.#nextSlotAt - now,
-        this.#sentAt.length >= limit ? this.#sentAt[0] + windowMs - now : 0,
+        this.#answeredAt.length + this.#unanswered < limit
+          ? 0
+          : this.#answeredAt.length
+          ? this.#answeredAt[0] + 1000 - now
+          : 10, // every slot is held by a request in flight: look again shortly
       );
       if (wait <= 0) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    this.#sentAt.push(Date.now());
+    this.#unanswered++;
+    return () => {
+      this.#unanswered--;
+      this.#answeredAt.push(Date.now());
+    };
   }
 
   /**
@@ -236,12 +270,12 @@ export class EmailSender {
    * Resend's idempotency settles it. Only then does the failure go back to the jobs, whose
    * retries may group the emails differently.
    */
-  async #request(emails: OutgoingEmail[]): Promise<EmailOutcome[]> {
+  async #request(emails: OutgoingEmail[], slot: () => void): Promise<EmailOutcome[]> {
     const body = emails.map(({ key: _key, ...email }) => email);
     const key = emails.length === 1
       ? emails[0].key
       : `batch:${await sha256Hex(emails.map((e) => e.key).sort().join("\n"))}`;
-    let outcomes = await this.#attempt(emails.length, body, key);
+    let outcomes = await this.#attempt(emails.length, body, key, slot);
     for (let retry = 1; retry <= AMBIGUOUS_RETRIES && outcomes.some(isAmbiguous); retry++) {
       log.warn("resend request without a definite answer: sending it again", {
         idempotency_key: key,
@@ -250,8 +284,7 @@ export class EmailSender {
         error: outcomes.find(isAmbiguous)?.error,
       });
       await new Promise((resolve) => setTimeout(resolve, retry * 500));
-      await this.#awaitRequestSlot();
-      outcomes = await this.#attempt(emails.length, body, key);
+      outcomes = await this.#attempt(emails.length, body, key, await this.#requestSlot());
     }
     return outcomes;
   }
@@ -260,6 +293,7 @@ export class EmailSender {
     count: number,
     body: Omit<OutgoingEmail, "key">[],
     key: string,
+    answered: () => void,
   ): Promise<EmailOutcome[]> {
     const started = Date.now();
     try {
@@ -290,6 +324,7 @@ export class EmailSender {
         ambiguous: true,
       }));
     } finally {
+      answered();
       log.debug("resend request", { emails: count, duration_ms: Date.now() - started });
     }
   }

@@ -1,8 +1,8 @@
 /**
- * The job runner every queue worker uses: claim a batch from the job core, run the handler on
- * each job with a concurrency limit, report every outcome in one call, and keep going while
- * work remains — stopping before the edge function limits (2 s CPU, 150 s wall clock) with
- * the rest left for the next wake-up, which it asks for itself.
+ * The job runner every queue worker uses: claim jobs from the job core, run the handler on
+ * each with a concurrency limit, claiming more as room frees, report outcomes in groups, and
+ * keep going while work remains — stopping before the edge function limits (2 s CPU, 150 s
+ * wall clock) with the rest left for the next wake-up, which it asks for itself.
  *
  * All state changes are SQL functions of the job core called through supabase-js `.rpc()`:
  * `job_claim`, `job_report`, `job_extend_lease`, `job_wake`.
@@ -49,7 +49,10 @@ export interface RunOptions<P> {
   workerId?: string;
   /** Jobs run at once (default 10). */
   concurrency?: number;
-  /** Jobs claimed per batch (default: the queue's `batch_size`). */
+  /**
+   * Jobs claimed by the first claim of a run (default: the queue's `batch_size`); later claims
+   * top up the room that has freed, up to this many.
+   */
   batchSize?: number;
   /** Stop claiming after this much wall-clock time (default 120 s of Supabase's 150 s). */
   wallBudgetMs?: number;
@@ -110,52 +113,40 @@ async function call<T>(
   return data as T;
 }
 
-function outcomeOf(id: number, settled: PromiseSettledResult<unknown>): Outcome {
-  if (settled.status === "fulfilled") return { id, ok: true, result: settled.value ?? null };
-  const error = errorText(settled.reason);
-  if (settled.reason instanceof PermanentJobError) return { id, ok: false, error, permanent: true };
-  if (settled.reason instanceof RetryLaterError && settled.reason.retryAfterSeconds !== undefined) {
-    return { id, ok: false, error, retry_after_seconds: settled.reason.retryAfterSeconds };
+function failedOutcome(job: Job, reason: unknown, workerId: string): Outcome {
+  const error = errorText(reason);
+  const outcome: Outcome = { id: job.id, ok: false, error };
+  if (reason instanceof PermanentJobError) outcome.permanent = true;
+  else if (reason instanceof RetryLaterError && reason.retryAfterSeconds !== undefined) {
+    outcome.retry_after_seconds = reason.retryAfterSeconds;
   }
-  return { id, ok: false, error };
-}
-
-/** Runs `fn` over `items` with at most `limit` in flight; results keep the input order. */
-async function settleWithLimit<T, R>(
-  items: T[],
-  limit: number,
-  fn: (item: T) => Promise<R>,
-): Promise<PromiseSettledResult<R>[]> {
-  const results: PromiseSettledResult<R>[] = new Array(items.length);
-  let next = 0;
-  const lane = async () => {
-    while (next < items.length) {
-      const index = next++;
-      try {
-        results[index] = { status: "fulfilled", value: await fn(items[index]) };
-      } catch (reason) {
-        results[index] = { status: "rejected", reason };
-      }
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, lane));
-  return results;
+  log.warn("job failed", {
+    queue: job.queue,
+    job_id: job.id,
+    attempt: job.attempts,
+    subject: job.subject,
+    worker: workerId,
+    error,
+    permanent: outcome.permanent ?? false,
+  });
+  return outcome;
 }
 
 /**
- * Keeps the leases of running jobs alive: every half lease, extends those still in flight.
+ * Keeps the leases of claimed jobs alive: every half lease, extends those running or waiting.
  * Returns a function that stops it.
  */
 function keepLeases(
   opts: { client: SupabaseClient; workerId: string; queue: string },
-  inFlight: Set<number>,
+  running: ReadonlyMap<number, unknown>,
+  backlog: readonly Job[],
   leaseMs: number,
 ): () => void {
   const timer = setInterval(() => {
-    if (inFlight.size === 0) return;
+    if (running.size === 0 && backlog.length === 0) return;
     call(opts.client, "job_extend_lease", {
       p_worker: opts.workerId,
-      p_job_ids: [...inFlight],
+      p_job_ids: [...running.keys(), ...backlog.map((job) => job.id)],
     }, `queue ${opts.queue}, worker ${opts.workerId}`).catch((error) =>
       log.warn("lease extension failed", { queue: opts.queue, error: errorText(error) })
     );
@@ -163,7 +154,13 @@ function keepLeases(
   return () => clearInterval(timer);
 }
 
-/** Claims and runs jobs of one queue until it is drained or a budget is spent. */
+/**
+ * Claims and runs jobs of one queue until it is drained or a budget is spent.
+ *
+ * Claiming is continuous: whenever a quarter of the concurrency is free, the runner claims
+ * more, so a slow job never holds back the next ones. Outcomes are reported in groups: those
+ * that finish while a report is under way go together in the next one.
+ */
 export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
   const now = opts.now ?? Date.now;
   const started = now();
@@ -171,6 +168,12 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
   const workerId = opts.workerId ?? `${opts.queue}:${crypto.randomUUID()}`;
   const wallBudgetMs = opts.wallBudgetMs ?? 120_000;
   const cpuBudgetMs = opts.cpuBudgetMs ?? 1_500;
+  const concurrency = Math.max(1, opts.concurrency ?? 10);
+  const claimAtLeast = Math.max(
+    1,
+    Math.ceil(Math.min(concurrency, opts.batchSize ?? concurrency) / 4),
+  );
+  const shortRetryMs = opts.shortRetryMs ?? 5_000;
   const context = `queue ${opts.queue}, worker ${workerId}`;
   const abort = new AbortController();
   const hardStop = setTimeout(
@@ -189,8 +192,58 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
     stoppedBy: "drained",
     durationMs: 0,
   };
+
+  const running = new Map<number, Promise<void>>();
+  /** Claimed jobs waiting for room (a claim may bring more than the concurrency). */
+  const backlog: Job<P>[] = [];
+  const reporter = new OutcomeReporter(opts.client, workerId, context, summary);
+  let stopLeases: (() => void) | undefined;
+  /** Claim at the next turn whatever the room (at start, and when all is quiet). */
+  let claimNow = true;
+  /** Room needed before the next claim: more after a claim came back short. */
+  let claimWhenFree = claimAtLeast;
+  /** Jobs ended so far, and when the last claim started: later ones may have enqueued more. */
+  let ended = 0;
+  let endedAtClaim = 0;
+
+  const run = async (job: Job<P>): Promise<Outcome> => {
+    const jobStarted = Date.now();
+    try {
+      const result = await opts.handler(job, {
+        client: opts.client,
+        signal: abort.signal,
+        workerId,
+      });
+      return { id: job.id, ok: true, result: result ?? null };
+    } catch (error) {
+      return failedOutcome(job, error, workerId);
+    } finally {
+      log.debug("job handled", {
+        queue: job.queue,
+        job_id: job.id,
+        attempt: job.attempts,
+        subject: job.subject,
+        worker: workerId,
+        duration_ms: Date.now() - jobStarted,
+      });
+    }
+  };
+  const start = (job: Job<P>) => {
+    // `.then` runs later than this function, even for a handler that throws at once.
+    running.set(
+      job.id,
+      run(job).then((outcome) => {
+        running.delete(job.id);
+        ended++;
+        reporter.add(outcome);
+        while (backlog.length > 0 && running.size < concurrency) start(backlog.shift()!);
+      }),
+    );
+  };
+
   try {
     while (true) {
+      reporter.throwIfFailed();
       if (now() - started >= wallBudgetMs) {
         summary.stoppedBy = "wall_budget";
         break;
@@ -199,80 +252,151 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
         summary.stoppedBy = "cpu_budget";
         break;
       }
-      const jobs = await call<Job<P>[]>(opts.client, "job_claim", {
-        p_queue: opts.queue,
-        p_worker: workerId,
-        p_limit: opts.batchSize ?? null,
-      }, context);
-      if (jobs.length === 0) break;
-      summary.batches++;
-      summary.claimed += jobs.length;
-
-      const inFlight = new Set(jobs.map((job) => job.id));
-      const leaseMs = Math.min(...jobs.map((job) => Date.parse(job.lease_expires_at) - Date.now()));
-      const stopLeases = keepLeases({ ...opts, workerId }, inFlight, leaseMs);
-      const settled = await settleWithLimit(jobs, opts.concurrency ?? 10, async (job) => {
-        const jobStarted = Date.now();
-        try {
-          return await opts.handler(job, { client: opts.client, signal: abort.signal, workerId });
-        } finally {
-          inFlight.delete(job.id);
-          log.debug("job handled", {
-            queue: job.queue,
-            job_id: job.id,
-            attempt: job.attempts,
-            subject: job.subject,
-            worker: workerId,
-            duration_ms: Date.now() - jobStarted,
-          });
-        }
-      });
-      stopLeases();
-
-      const outcomes = jobs.map((job, i) => outcomeOf(job.id, settled[i]));
-      for (const [i, outcome] of outcomes.entries()) {
-        if (!outcome.ok) {
-          log.warn("job failed", {
-            queue: opts.queue,
-            job_id: outcome.id,
-            attempt: jobs[i].attempts,
-            subject: jobs[i].subject,
-            worker: workerId,
-            error: outcome.error,
-            permanent: outcome.permanent ?? false,
-          });
+      const free = concurrency - running.size;
+      if (backlog.length === 0 && (claimNow || free >= claimWhenFree)) {
+        // The first claim takes a batch (the queue's batch_size unless `batchSize` is set);
+        // later ones top up the room that has freed.
+        const limit = running.size === 0 ? opts.batchSize ?? null : Math.min(
+          free,
+          opts.batchSize ?? free,
+        );
+        endedAtClaim = ended;
+        const jobs = await call<Job<P>[]>(opts.client, "job_claim", {
+          p_queue: opts.queue,
+          p_worker: workerId,
+          p_limit: limit,
+        }, context);
+        claimNow = false;
+        const short = jobs.length === 0 || (limit !== null && jobs.length < limit);
+        claimWhenFree = short ? free + claimAtLeast : claimAtLeast;
+        if (jobs.length > 0) {
+          summary.batches++;
+          summary.claimed += jobs.length;
+          stopLeases ??= keepLeases({ ...opts, workerId }, running, backlog, leaseMsOf(jobs));
+          backlog.push(...jobs);
+          while (backlog.length > 0 && running.size < concurrency) start(backlog.shift()!);
+          continue;
         }
       }
-      const reported = await call<{ job_id: number; state: string }[]>(opts.client, "job_report", {
-        p_worker: workerId,
-        p_outcomes: outcomes,
-      }, context);
-      for (const row of reported) {
-        if (row.state === "succeeded") summary.succeeded++;
-        else if (row.state === "dead") summary.dead++;
-        else summary.retrying++;
+      if (running.size > 0) {
+        await Promise.race(running.values());
+        continue;
       }
-      summary.lost += outcomes.length - reported.length;
-
-      // A provider asked for a short pause (429 retry-after): wait for it here, then claim the
-      // retried jobs again, instead of leaving them to the cron drain.
-      const retried = new Set(reported.filter((r) => r.state === "retrying").map((r) => r.job_id));
-      const pauseMs = Math.min(
-        ...outcomes.filter((o) => retried.has(o.id) && o.retry_after_seconds !== undefined)
-          .map((o) => o.retry_after_seconds! * 1000),
-      );
-      if (pauseMs <= (opts.shortRetryMs ?? 5_000) && now() - started + pauseMs < wallBudgetMs) {
-        await new Promise((resolve) => setTimeout(resolve, pauseMs + 50));
+      if (ended > endedAtClaim) {
+        claimNow = true; // the last claim started before the last jobs ended
+        continue;
       }
+      // Nothing runs and nothing is due: wait for a short retry-after, if one is pending.
+      await reporter.settled();
+      reporter.throwIfFailed();
+      const retryAt = reporter.nextShortRetry(shortRetryMs);
+      if (retryAt === undefined || now() - started + (retryAt - Date.now()) >= wallBudgetMs) {
+        break;
+      }
+      await new Promise((resolve) => setTimeout(resolve, Math.max(0, retryAt - Date.now()) + 50));
+      claimNow = true;
     }
+    // Claimed jobs are finished, even past a budget: each claim has cost them an attempt.
+    while (running.size > 0) await Promise.all(running.values());
+    await reporter.settled();
+    reporter.throwIfFailed();
     if (summary.stoppedBy !== "drained") {
       // Work may remain: ask for the next wake-up now rather than wait for the cron.
       await call(opts.client, "job_wake", { p_queue: opts.queue, p_reason: "continue" }, context);
     }
   } finally {
+    stopLeases?.();
     clearTimeout(hardStop);
     summary.durationMs = now() - started;
   }
   log.info("queue run finished", { ...summary });
   return summary;
+}
+
+/** The shortest lease of a claimed group, in milliseconds. */
+function leaseMsOf(jobs: Job[]): number {
+  return Math.min(...jobs.map((job) => Date.parse(job.lease_expires_at) - Date.now()));
+}
+
+/**
+ * Reports outcomes to the job core (`job_report`) in groups: one call at a time, carrying
+ * every outcome that came in since the last one. Counts the resulting states in the summary
+ * and remembers when the jobs retried after a `retry-after` are due again.
+ */
+class OutcomeReporter {
+  #pending: Outcome[] = [];
+  #inFlight: Promise<void> | undefined;
+  #failure: unknown;
+  #retryAt: number[] = [];
+
+  constructor(
+    private readonly client: SupabaseClient,
+    private readonly workerId: string,
+    private readonly context: string,
+    private readonly summary: RunSummary,
+  ) {}
+
+  add(outcome: Outcome) {
+    this.#pending.push(outcome);
+    this.#kick();
+  }
+
+  /** Resolves once every outcome added so far is reported (or reporting failed). */
+  async settled() {
+    while (this.#inFlight) await this.#inFlight;
+  }
+
+  throwIfFailed() {
+    if (this.#failure !== undefined) throw this.#failure;
+  }
+
+  /**
+   * The earliest time, at most `withinMs` from now, a job retried after a `retry-after` is due
+   * again; forgets it and the earlier ones.
+   */
+  nextShortRetry(withinMs: number): number | undefined {
+    const now = Date.now();
+    const soon = this.#retryAt.filter((at) => at > now - 1000 && at - now <= withinMs);
+    if (soon.length === 0) return undefined;
+    const next = Math.min(...soon);
+    this.#retryAt = this.#retryAt.filter((at) => at > next);
+    return next;
+  }
+
+  /** Starts a report of every pending outcome, unless one is under way. */
+  #kick() {
+    if (this.#inFlight || this.#pending.length === 0 || this.#failure !== undefined) return;
+    this.#inFlight = this.#report(this.#pending.splice(0)).finally(() => {
+      this.#inFlight = undefined;
+      this.#kick();
+    });
+  }
+
+  async #report(outcomes: Outcome[]) {
+    try {
+      const reported = await call<{ job_id: number; state: string }[]>(
+        this.client,
+        "job_report",
+        { p_worker: this.workerId, p_outcomes: outcomes },
+        this.context,
+      );
+      this.#count(outcomes, reported);
+    } catch (error) {
+      this.#failure = error;
+    }
+  }
+
+  #count(outcomes: Outcome[], reported: { job_id: number; state: string }[]) {
+    const byId = new Map(outcomes.map((o) => [o.id, o]));
+    for (const row of reported) {
+      if (row.state === "succeeded") this.summary.succeeded++;
+      else if (row.state === "dead") this.summary.dead++;
+      else this.summary.retrying++;
+      const seconds = byId.get(row.job_id)?.retry_after_seconds;
+      if (row.state === "retrying" && seconds !== undefined) {
+        this.#retryAt.push(Date.now() + seconds * 1000);
+      }
+    }
+    this.summary.lost += outcomes.length - reported.length;
+  }
 }
