@@ -492,7 +492,7 @@ async function burstSection() {
            encode(i.token_hash, 'hex') as token_hash
     from public.slot_offer_invitations i
     where i.slot_offer_id = any(${offerIds}::uuid[]) and i.wave = 1`;
-  const listed = (await standIn<{ data: StoredEmail[] }>("/_local/emails?limit=1000")).data;
+  const listed = (await standIn<{ data: StoredEmail[] }>("/_local/emails?limit=100000")).data;
 
   // Integrity: every invitation sent once, with its own email, and nothing else sent.
   const byHash = new Map(invitations.map((i) => [i.token_hash as string, i]));

@@ -79,6 +79,55 @@ Deno.test("concurrent lanes share one batch request once every lane has sent", a
   });
 });
 
+Deno.test("a partial batch waits for slower lanes that will fill it, rather than go alone", async () => {
+  await withSender({}, async (sender, url) => {
+    // 100 lanes: one sends at once, the 99 others 200 ms later (longer than the 50 ms linger).
+    const lanes = Array.from({ length: 100 }, () => sender.join());
+    const first = lanes[0].send([email(0)]);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const rest = lanes.slice(1).map((lane, i) => lane.send([email(i + 1)]));
+    const outcomes = [...await first, ...(await Promise.all(rest)).flat()];
+    assert(outcomes.every((o) => o.ok), "every email was accepted");
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals(stats.requests_accepted, 1, "one request of 100 emails, not 1 + 99");
+  });
+});
+
+Deno.test("a partial batch goes after the linger when the lanes left cannot fill it", async () => {
+  await withSender({}, async (sender, url) => {
+    const quick = sender.join();
+    const slow = sender.join();
+    const started = Date.now();
+    const [outcome] = await quick.send([email(1)]);
+    assert(outcome.ok);
+    assert(Date.now() - started < 1_000, "it did not wait for the slow lane");
+    assertEquals((await slow.send([email(2)]))[0].ok, true);
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals(stats.requests_accepted, 2);
+  });
+});
+
+Deno.test("a slow answer holds its request's place in the window until a second after it", async () => {
+  await withSender({ requestsPerSecond: 1, standInRps: 1 }, async (sender, url) => {
+    await control(url, "POST", "/_local/faults", { action: "delay", delay_ms: 400, count: 1 });
+    assert((await sender.join().send([email(1)]))[0].ok);
+    const answeredAt = Date.now();
+    assert((await sender.join().send([email(2)]))[0].ok);
+    const { data } = await control<{ data: (StoredEmail & { created_at: string })[] }>(
+      url,
+      "GET",
+      "/_local/emails",
+    );
+    const second = data.find((e) => e.to[0] === "patient2@example.com")!;
+    assert(
+      Date.parse(second.created_at) - answeredAt >= 990,
+      "the second request left a second after the first answer, not after the first request",
+    );
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals(stats.requests_rate_limited, 0);
+  });
+});
+
 Deno.test("a lone email goes to POST /emails with its own key as Idempotency-Key", async () => {
   await withSender({}, async (sender, url) => {
     const lane = sender.join();
