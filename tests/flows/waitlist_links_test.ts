@@ -1,7 +1,8 @@
 /**
  * The links in invitation emails, on the real local platform: opening one (GET, or HEAD as mail
- * scanners do) only shows a page; forged, expired, reused and malformed links, other methods and
- * withdrawn offers each get their page and status, and change nothing.
+ * scanners do) only shows a page; forged, expired, reused and malformed links, other methods,
+ * withdrawn offers and patients busy at that time each get their page and status, and change
+ * nothing.
  *
  * Every test has a clinic of its own (tests/_support/clinic.ts): its invitations are real, sent
  * by `process-cancellation` through the Resend stand-in.
@@ -284,6 +285,43 @@ Deno.test("the links of a restored appointment say the slot is no longer availab
       (await appointmentsOf(t.sql, clinic)).map((a) => [a.patient_id, a.status]),
       [[clinic.cancellingPatientId, "confirmed"]],
     );
+  } finally {
+    await t.done();
+  }
+});
+
+Deno.test("a patient booked elsewhere at that time since the invitation is told so, and nothing is booked", async () => {
+  const t = await startWaitlistTest();
+  try {
+    const clinic = await t.clinic({ candidates: 2 });
+    const { offerId, links } = await cancelAndInvite(t.sql, clinic);
+    // The first candidate books another practitioner at an overlapping time, at the desk.
+    const [other] = await t.sql`
+      insert into public.practitioners (full_name) values (${`Dr Desk ${clinic.runId}`})
+      returning id`;
+    await t.sql`
+      insert into public.appointments
+        (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
+      values (${clinic.candidates[0].patientId}, ${other.id}, ${clinic.appointmentTypeId},
+              ${new Date(clinic.startsAt.getTime() + 10 * 60_000)},
+              ${new Date(clinic.endsAt.getTime() + 10 * 60_000)})`;
+    const before = await snapshot(t.sql, clinic, offerId);
+
+    const { result } = await confirmLink(links[0].accept);
+    assertEquals(result.status, 409);
+    assert(shows(result, fr.pages.timeConflict.heading), result.html);
+    const after = await snapshot(t.sql, clinic, offerId);
+    assertEquals(
+      { ...after, logs: 0 },
+      { ...before, logs: 0 },
+      "no appointment, the invitation and the offer still open",
+    );
+    assertEquals(after.logs, before.logs + 1, "the refusal is logged");
+
+    // The slot is still there for the next candidate.
+    const next = await confirmLink(links[1].accept);
+    assertEquals(next.result.status, 200);
+    assert(shows(next.result, fr.pages.booked.heading), next.result.html);
   } finally {
     await t.done();
   }

@@ -399,6 +399,11 @@ const PAGES: Record<PageState, { status: number; fr: string; en: string }> = {
     fr: "Ce créneau vient d'être pris",
     en: "This slot has just been taken",
   },
+  time_conflict: {
+    status: 409,
+    fr: "Vous avez déjà un rendez-vous à cette heure-là",
+    en: "You already have an appointment at that time",
+  },
   expired: { status: 410, fr: "Cette invitation a expiré", en: "This invitation has expired" },
   withdrawn: {
     status: 410,

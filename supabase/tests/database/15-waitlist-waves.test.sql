@@ -2,9 +2,10 @@
 -- returns them for the email, plans the next wave (wave_interval later, never in quiet hours,
 -- never after the cutoff) and is safe to call again; waitlist_record_invitation_emails() records
 -- Resend's answers (sent: the token is erased; refused for good: failed; otherwise retried).
--- An offer nobody is left to fill expires.
+-- An offer nobody is left to fill expires. A patient with many matching entries does not cut a
+-- wave short.
 begin;
-select plan(39);
+select plan(41);
 
 update public.waitlist_settings
 set clinic_time_zone = 'Europe/Paris', wave_size = 2, wave_interval = '30 minutes',
@@ -377,6 +378,38 @@ select is(
     jsonb_build_object('invitation_id', '00000000-0000-0000-0000-000000000000', 'email_id', 'em_x'))),
   0,
   'an answer for an unknown invitation records nothing'
+);
+
+-- ---------------------------------------------------------------------------------------------
+-- m1 holds four matching entries at the top of the ranking: the wave still invites two patients
+-- (each once) and, being full, plans the next one.
+-- ---------------------------------------------------------------------------------------------
+insert into public.appointment_types (name, duration_minutes) values ('t15 popular', 30);
+insert into public.patients (first_name, last_name, email, locale) values
+  ('m1', 'T15', 'm1@example.com', 'fr'), ('p1', 'T15', 'p1@example.com', 'fr'),
+  ('p2', 'T15', 'p2@example.com', 'fr');
+insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications,
+                             earliest_date, created_at)
+select p.id, t.id, case p.first_name when 'm1' then 9 else 1 end, true, current_date - 1,
+       now() - make_interval(mins => n)
+from public.patients p, public.appointment_types t, generate_series(1, 4) n
+where p.last_name = 'T15' and p.first_name in ('m1', 'p1', 'p2') and t.name = 't15 popular'
+  and (p.first_name = 'm1' or n = 1);
+insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
+select w.id, d, time '00:00', time '24:00'
+from public.waitlist w join public.appointment_types t on t.id = w.appointment_type_id and t.name = 't15 popular',
+     generate_series(1, 7) d;
+select pg_temp.cancelled_slot('Dr T15', 't15 popular',
+  ((now() at time zone 'Europe/Paris')::date + 4 + time '10:00') at time zone 'Europe/Paris') as offer5 \gset
+select is(
+  (select array_agg(i.patient_first_name order by i.patient_first_name)
+   from pg_temp.invitations(public.waitlist_open_wave(:'offer5', 1)) i),
+  array['m1', 'p1'],
+  'the wave invites m1 once and the next patient, past m1''s other entries'
+);
+select isnt(
+  (select next_wave_at from public.appointment_slot_offers where id = :'offer5'), null,
+  'the full wave plans the next one'
 );
 
 select * from finish();

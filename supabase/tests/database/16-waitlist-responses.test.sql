@@ -2,9 +2,10 @@
 -- the slot for the first patient who accepts (appointment, filled offer, fulfilled entry, other
 -- invitations withdrawn, confirmation email queued), records declines, and answers every later
 -- click with why nothing changed. Restoring the cancelled appointment withdraws an open offer;
--- once the slot is filled, the no-double-booking constraint refuses the restore.
+-- once the slot is filled, the no-double-booking constraint refuses the restore. A patient who
+-- booked another appointment at that time since the invitation cannot accept it.
 begin;
-select plan(40);
+select plan(44);
 
 update public.waitlist_settings
 set clinic_time_zone = 'Europe/Paris', wave_size = 3, wave_interval = '30 minutes',
@@ -332,6 +333,37 @@ select results_eq(
   $$values ('withdrawn', 'the time was booked outside the waitlist', array['withdrawn'], 0)$$,
   'the offer and its invitations are withdrawn, and nothing is booked'
 );
+
+-- ---------------------------------------------------------------------------------------------
+-- The patient booked another appointment at that time meanwhile: nothing is booked for them,
+-- and the slot stays open to the others.
+-- ---------------------------------------------------------------------------------------------
+select pg_temp.appointment('Dr T16', 't16 consultation', 7) as a5 \gset
+select pg_temp.cancel_and_invite(:'a5', 'o5') as o5 \gset
+insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
+select pg_temp.patient('r3'), (select id from public.practitioners where full_name = 'Dr T16 bis'),
+       appointment_type_id, starts_at - interval '15 minutes', ends_at - interval '15 minutes'
+from public.appointment_slot_offers where id = :'o5';
+select is(public.waitlist_respond(pg_temp.link('o5', 'r3'), 'accept') ->> 'state', 'time_conflict',
+  'accepting a slot that overlaps another appointment of the patient answers time_conflict');
+select results_eq(
+  format($$select i.status, o.status, w.status,
+                  (select count(*)::int from public.appointments a where a.patient_id = i.patient_id)
+           from public.slot_offer_invitations i
+           join public.appointment_slot_offers o on o.id = i.slot_offer_id
+           join public.waitlist w on w.id = i.waitlist_id
+           where i.id = %L$$, pg_temp.invitation('o5', 'r3')),
+  $$values ('sent', 'open', 'active', 1)$$,
+  'nothing is booked: the invitation and the offer stay open, the patient stays on the waitlist'
+);
+select results_eq(
+  format($$select status, message from public.waitlist_trigger_logs
+           where invitation_id = %L and trigger_type = 'response'$$, pg_temp.invitation('o5', 'r3')),
+  $$values ('skipped', 'Acceptance refused: the patient has another appointment at that time')$$,
+  'the refusal is logged'
+);
+select is(public.waitlist_respond(pg_temp.link('o5', 'r2'), 'accept') ->> 'state', 'booked',
+  'another patient can still book the slot');
 
 select * from finish();
 rollback;

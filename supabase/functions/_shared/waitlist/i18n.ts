@@ -57,6 +57,7 @@ export interface Messages {
     booked: PageText;
     declined: PageText;
     alreadyTaken: PageText;
+    timeConflict: PageText;
     expired: PageText;
     withdrawn: PageText;
     /** `paragraphs` is used when the earlier answer is not known. */
@@ -134,6 +135,14 @@ const fr: Messages = {
       paragraphs: [
         "Une autre personne l'a réservé juste avant vous. Vous restez sur la liste " +
         "d'attente : nous vous écrirons si un autre créneau se libère.",
+      ],
+    },
+    timeConflict: {
+      heading: "Vous avez déjà un rendez-vous à cette heure-là",
+      paragraphs: [
+        "Ce créneau n'a pas été réservé : il chevauche un autre de vos rendez-vous. Si vous " +
+        "préférez celui-ci, annulez d'abord l'autre puis reprenez ce lien, tant que le créneau " +
+        "est libre. Vous restez sur la liste d'attente.",
       ],
     },
     expired: {
@@ -246,6 +255,14 @@ const en: Messages = {
       paragraphs: [
         "Someone else booked it just before you. You stay on the waiting list: we will " +
         "write to you if another slot becomes available.",
+      ],
+    },
+    timeConflict: {
+      heading: "You already have an appointment at that time",
+      paragraphs: [
+        "This slot was not booked: it overlaps another of your appointments. If you prefer " +
+        "this one, cancel the other first, then open this link again while the slot is still " +
+        "free. You stay on the waiting list.",
       ],
     },
     expired: {

@@ -14,6 +14,7 @@ export const PAGE_STATUS: Readonly<Record<PageState, number>> = Object.freeze({
   booked: 200,
   declined: 200,
   already_taken: 409,
+  time_conflict: 409,
   expired: 410,
   withdrawn: 410,
   already_answered: 409,
@@ -116,6 +117,8 @@ function pageText(input: PageInput): PageText & { button?: string } {
       return pages.declined;
     case "already_taken":
       return pages.alreadyTaken;
+    case "time_conflict":
+      return pages.timeConflict;
     case "expired":
       return pages.expired;
     case "withdrawn":

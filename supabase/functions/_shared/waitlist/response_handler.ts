@@ -30,6 +30,7 @@ const pageDataSchema = z.object({
     "declined",
     "already_answered",
     "already_taken",
+    "time_conflict",
     "withdrawn",
     "expired",
     "unknown",

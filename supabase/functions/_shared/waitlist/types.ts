@@ -53,6 +53,7 @@ export type PageState =
   | "booked" // the POST booked the slot
   | "declined" // the POST recorded a decline
   | "already_taken" // someone else booked the slot first
+  | "time_conflict" // the patient has another appointment at that time: nothing was booked
   | "expired" // the invitation or its offer expired
   | "withdrawn" // the cancelled appointment was restored: the slot is no longer available
   | "already_answered" // the patient already accepted or declined
