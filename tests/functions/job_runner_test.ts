@@ -179,6 +179,46 @@ Deno.test("runQueue() runs jobs that its jobs enqueue, in the same run", async (
   }
 });
 
+Deno.test("runQueue() lets running jobs finish and report before failing on a job core error", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_core_down", 2);
+    // The second job_claim call fails (as if the database went away); the jobs claimed by
+    // the first are still running then.
+    let claims = 0;
+    let claimFailed!: () => void;
+    const failedClaim = new Promise<void>((resolve) => (claimFailed = resolve));
+    const flaky = createClient(
+      Deno.env.get("SUPABASE_URL")!,
+      Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!,
+      {
+        auth: { persistSession: false, autoRefreshToken: false },
+        global: {
+          fetch: (input, init) => {
+            if (String(input).endsWith("/rpc/job_claim") && ++claims === 2) {
+              claimFailed();
+              return Promise.resolve(
+                Response.json({ code: "08006", message: "connection lost" }, { status: 503 }),
+              );
+            }
+            return fetch(input, init);
+          },
+        },
+      },
+    );
+    let error: unknown;
+    try {
+      await runQueue({ client: flaky, queue: "runner_core_down", handler: () => failedClaim });
+    } catch (e) {
+      error = e;
+    }
+    assertMatch(String(error), /JobCoreError: job_claim failed .*connection lost/);
+    assertEquals(await states(sql, "runner_core_down"), { succeeded: 2 });
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("runQueue() stops at its wall-clock budget, leaves the rest and asks for a wake-up", async () => {
   const sql = testSql();
   try {

@@ -304,6 +304,13 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
       // Work may remain: ask for the next wake-up now rather than wait for the cron.
       await call(opts.client, "job_wake", { p_queue: opts.queue, p_reason: "continue" }, context);
     }
+  } catch (error) {
+    // A job core call failed: the running jobs end and report what they can before the run
+    // fails; claimed jobs not started yet come back when their lease expires.
+    backlog.length = 0;
+    while (running.size > 0) await Promise.all(running.values());
+    await reporter.settled();
+    throw error;
   } finally {
     stopLeases?.();
     clearTimeout(hardStop);
