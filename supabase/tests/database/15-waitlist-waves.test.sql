@@ -390,7 +390,7 @@ insert into public.patients (first_name, last_name, email, locale) values
   ('p2', 'T15', 'p2@example.com', 'fr');
 insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications,
                              earliest_date, created_at)
-select p.id, t.id, case p.first_name when 'm1' then 9 else 1 end, true, current_date - 1,
+select p.id, t.id, case p.first_name when 'm1' then 9 when 'p1' then 2 else 1 end, true, current_date - 1,
        now() - make_interval(mins => n)
 from public.patients p, public.appointment_types t, generate_series(1, 4) n
 where p.last_name = 'T15' and p.first_name in ('m1', 'p1', 'p2') and t.name = 't15 popular'
