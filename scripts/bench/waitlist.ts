@@ -19,6 +19,8 @@
 import postgres from "postgres";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
+import type { Counters } from "../platform/resend/state.ts";
+import { sha256Hex } from "../../supabase/functions/_shared/sha256.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -132,15 +134,8 @@ interface StoredEmail {
   idempotency_key: string | null;
 }
 
-interface StandInStats {
-  requests_received: number;
-  requests_accepted: number;
-  requests_rejected: number;
-  requests_rate_limited: number;
-  requests_faulted: number;
-  requests_in_flight: number;
-  emails_stored: number;
-}
+/** `GET /_local/stats`: the stand-in's counters and how many emails it holds. */
+type StandInStats = Counters & { emails_stored: number };
 
 async function standIn<T>(path: string, init?: RequestInit): Promise<T> {
   const res = await fetch(`${platform!.resendUrl}${path}`, init);
@@ -151,11 +146,6 @@ async function standIn<T>(path: string, init?: RequestInit): Promise<T> {
 }
 const standInStats = () => standIn<StandInStats>("/_local/stats");
 const standInEmail = (id: string) => standIn<StoredEmail>(`/_local/emails/${id}`);
-
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
 
 /** The link tokens an email carries (its accept and decline links share one). */
 function tokensOf(email: StoredEmail): Set<string> {
@@ -928,8 +918,9 @@ function planSummary(plan: string): string {
 }
 
 /**
- * In scratch transactions (rolled back): the same calls with each part of the speed-up of
- * 20261121130200_waitlist_candidates_speed.sql taken back in turn, to show what each is worth.
+ * In scratch transactions (rolled back): the same calls with each part of the ranking's
+ * speed-up taken back in turn, to show what each is worth: A, the candidate index's included
+ * columns; G, the generic plan; R, the availability window checked before the patient lookup.
  * Each variant is timed client-side, like the first figure, on the same offers.
  */
 async function tryVariants(offers: string[], nobody: string[], p99Offer: string) {
@@ -942,8 +933,7 @@ async function tryVariants(offers: string[], nobody: string[], p99Offer: string)
       where status = 'active' and consent_automated_notifications`,
   ];
   const customPlans = `alter function ${fn} reset plan_cache_mode`;
-  // The query with the patients joined first, as 20261121130100_waitlist.sql wrote it, and the
-  // planner free to choose the join order.
+  // The query with the patients joined first, and the planner free to choose the join order.
   const [{ def }] = await db`select pg_get_functiondef(${fn}::regprocedure) as def`;
   const patientsJoin = "  join public.patients p on p.id = w.patient_id\n";
   const afterWindow = "  ) win\n";
@@ -958,7 +948,7 @@ async function tryVariants(offers: string[], nobody: string[], p99Offer: string)
     { name: "without G: a custom plan at every call", ddl: [customPlans] },
     { name: "without R: patients joined before the availability window", ddl: [patientsFirst] },
     {
-      name: "none of A, G, R (as 20261121130100_waitlist.sql left it)",
+      name: "none of A, G, R",
       ddl: [...plainIndex, customPlans, patientsFirst],
     },
   ];

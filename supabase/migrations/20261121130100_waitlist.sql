@@ -222,9 +222,12 @@ create index waitlist_trigger_logs_offer on public.waitlist_trigger_logs (slot_o
 create index waitlist_trigger_logs_errors on public.waitlist_trigger_logs (created_at desc)
   where status = 'error';
 
--- The ranking query walks this index in order and stops at the wave size.
+-- The ranking query walks this index in order and stops at the wave size; the included columns
+-- let it turn away entries of another practitioner or outside their dates without reading the
+-- table.
 create index waitlist_candidates on public.waitlist
   (appointment_type_id, priority desc, created_at, id)
+  include (practitioner_id, patient_id, earliest_date, latest_date)
   where status = 'active' and consent_automated_notifications;
 create index waitlist_by_patient on public.waitlist (patient_id);
 create index waitlist_availability_by_entry on public.waitlist_availability (waitlist_id);
@@ -651,7 +654,11 @@ create policy "Clinic admins read waitlist logs" on public.waitlist_trigger_logs
 
 /*
  * The ranked candidates for an offer, with why each is eligible: the operators' tool as much as
- * the flow's. Walks the waitlist_candidates index in rank order and stops at p_limit.
+ * the flow's. Walks the waitlist_candidates index in rank order and stops at p_limit. The
+ * availability window, the filter that turns most entries away, is checked before the patient
+ * is looked up, and the planner keeps that order (join_collapse_limit = 1); the query is planned
+ * once per connection (a generic plan), since planning it at every call cost more than running
+ * it. `bash scripts/bench.sh waitlist candidates` measures what each of these is worth.
  */
 create function public.get_eligible_waitlist_candidates(
   p_slot_offer_id uuid,
@@ -675,6 +682,8 @@ language plpgsql
 stable
 security definer
 set search_path = ''
+set plan_cache_mode = force_generic_plan
+set join_collapse_limit = 1
 as $$
 declare
   v_offer public.appointment_slot_offers;
@@ -705,7 +714,6 @@ begin
                      else 'asked for this practitioner' end,
                 win.label, w.earliest_date, coalesce(w.latest_date::text, 'open-ended'))
   from public.waitlist w
-  join public.patients p on p.id = w.patient_id
   cross join lateral (
     select format('%s %s–%s',
                   (array['Mon','Tue','Wed','Thu','Fri','Sat','Sun'])[a.weekday],
@@ -729,6 +737,7 @@ begin
     order by a.id
     limit 1
   ) win
+  join public.patients p on p.id = w.patient_id
   where w.appointment_type_id = v_offer.appointment_type_id
     and w.status = 'active'
     and w.consent_automated_notifications
@@ -751,12 +760,14 @@ begin
 end
 $$;
 comment on function public.get_eligible_waitlist_candidates(uuid, int, timestamptz) is
-  'Ranked waitlist candidates for a slot offer, with why each is eligible: active, consenting, with an email, same appointment type, this practitioner or any, the slot within the dates and an availability window (clinic time), no overlapping appointment, not the cancelling patient, not yet invited. Rank: priority (higher first), then longest waiting. p_limit null: all.';
+  'Ranked waitlist candidates for a slot offer, with why each is eligible: active, consenting, with an email, same appointment type, this practitioner or any, the slot within the dates and an availability window (clinic time), no overlapping appointment, not the cancelling patient, not yet invited. Rank: priority (higher first), then longest waiting. p_limit null: all. Planned once per connection, joins in the written order.';
 
 /*
  * Opens wave p_wave of an offer (called by process-cancellation for an `offer_wave` job):
- * creates up to wave_size invitations for the best candidates and schedules the next wave. Safe
- * to call again: invitations still waiting for their email are returned instead (with their
+ * creates up to wave_size invitations for the best candidates, one per patient, and schedules
+ * the next wave when the wave is full. A patient with several matching entries is ranked once
+ * per entry, so the ranking is read further until the wave is full or has nobody left. Safe to
+ * call again: invitations still waiting for their email are returned instead (with their
  * tokens), and a wave already opened creates nothing.
  */
 create function public.waitlist_open_wave(
@@ -772,7 +783,10 @@ as $$
 declare
   v_settings public.waitlist_settings := waitlist_internal.settings();
   v_offer public.appointment_slot_offers;
-  v_created int;
+  v_created int := 0;
+  v_added int;
+  v_ranked int;
+  v_look int := v_settings.wave_size * 2;
   v_next timestamptz;
 begin
   select * into v_offer from public.appointment_slot_offers o where o.id = p_slot_offer_id for update;
@@ -794,26 +808,41 @@ begin
     return waitlist_internal.wave_json(v_offer.id, p_wave, 'wave already opened');
   end if;
 
-  with ranked as (
-    select distinct on (c.patient_id) c.*
-    from public.get_eligible_waitlist_candidates(v_offer.id, v_settings.wave_size * 2, p_now) c
-    order by c.patient_id, c.rank
-  ),
-  chosen as (
-    select r.*, waitlist_internal.new_link_token() as token
-    from ranked r
-    order by r.rank
-    limit v_settings.wave_size
-  )
-  insert into public.slot_offer_invitations
-    (slot_offer_id, waitlist_id, patient_id, wave, rank, email, locale, token_hash, pending_token,
-     expires_at, created_at, updated_at)
-  select v_offer.id, c.waitlist_id, c.patient_id, p_wave, c.rank, c.email, c.locale,
-         waitlist_internal.token_hash(c.token), c.token,
-         least(p_now + v_settings.invitation_lifetime, v_offer.closes_at), p_now, p_now
-  from chosen c
-  on conflict (slot_offer_id, patient_id) do nothing;
-  get diagnostics v_created = row_count;
+  -- One invitation per patient, and a patient with several matching entries is ranked once
+  -- per entry: look at twice the wave size, and further while the wave is short and the ranking
+  -- had more to give (already invited patients drop out of it).
+  loop
+    with ranked as materialized (
+      select c.* from public.get_eligible_waitlist_candidates(v_offer.id, v_look, p_now) c
+    ),
+    best as (
+      select distinct on (r.patient_id) r.*
+      from ranked r
+      order by r.patient_id, r.rank
+    ),
+    chosen as (
+      select b.*, waitlist_internal.new_link_token() as token
+      from best b
+      order by b.rank
+      limit v_settings.wave_size - v_created
+    ),
+    inserted as (
+      insert into public.slot_offer_invitations
+        (slot_offer_id, waitlist_id, patient_id, wave, rank, email, locale, token_hash,
+         pending_token, expires_at, created_at, updated_at)
+      select v_offer.id, c.waitlist_id, c.patient_id, p_wave, c.rank, c.email, c.locale,
+             waitlist_internal.token_hash(c.token), c.token,
+             least(p_now + v_settings.invitation_lifetime, v_offer.closes_at), p_now, p_now
+      from chosen c
+      on conflict (slot_offer_id, patient_id) do nothing
+      returning 1
+    )
+    select (select count(*) from inserted), (select count(*) from ranked)
+    into v_added, v_ranked;
+    v_created := v_created + v_added;
+    exit when v_created >= v_settings.wave_size or v_ranked < v_look;
+    v_look := v_look * 4;
+  end loop;
 
   -- A full wave means more candidates may wait: plan the next one (never in quiet hours
   -- unless the offer would close first, never after the cutoff).
@@ -859,7 +888,7 @@ begin
 end
 $$;
 comment on function public.waitlist_open_wave(uuid, int, int, timestamptz) is
-  'Opens wave p_wave of a slot offer: invitations for the best candidates (returned with their plain tokens for the email), the next wave scheduled. Idempotent: returns the invitations still waiting for their email instead of creating more. Service role only.';
+  'Opens wave p_wave of a slot offer: invitations for the best candidates, one per patient (returned with their plain tokens for the email), the next wave scheduled when the wave is full. Idempotent: returns the invitations still waiting for their email instead of creating more. Service role only.';
 
 /*
  * Records what Resend answered for invitation emails: p_results is an array of
@@ -949,8 +978,10 @@ comment on function public.waitlist_invitation_view(text, timestamptz) is
  * Answers an invitation. Accept books the slot, first come first served: the offer row is
  * locked, so of many simultaneous acceptances one books and the others see already_taken.
  * Booking creates the appointment, fills the offer, fulfils the waitlist entry, withdraws the
- * other open invitations and enqueues the confirmation email. Decline records the answer; the
- * patient stays on the list. States returned: booked, declined, or why nothing changed.
+ * other open invitations and enqueues the confirmation email. The patient's calendar is checked
+ * again first: an appointment booked elsewhere at that time since the invitation went out
+ * answers time_conflict and books nothing. Decline records the answer; the patient stays on the
+ * list. States returned: booked, declined, or why nothing changed.
  */
 create function public.waitlist_respond(
   p_token text,
@@ -1008,6 +1039,21 @@ begin
     return waitlist_internal.invitation_json(v_invitation, 'declined');
   end if;
 
+  -- The patient may have booked another appointment at that time since the invitation went
+  -- out: nothing is booked, and the invitation stays open (they can decline it, or free the
+  -- time and accept again while the slot lasts).
+  if exists (
+    select from public.appointments a
+    where a.patient_id = v_invitation.patient_id and a.status <> 'cancelled'
+      and a.starts_at < v_offer.ends_at and a.ends_at > v_offer.starts_at
+  ) then
+    perform waitlist_internal.log(
+      'response', 'skipped', 'Acceptance refused: the patient has another appointment at that time',
+      p_slot_offer_id => v_offer.id, p_invitation_id => v_invitation.id,
+      p_details => jsonb_build_object('answer', 'accept'), p_now => p_now);
+    return waitlist_internal.invitation_json(v_invitation, 'time_conflict');
+  end if;
+
   begin
     insert into public.appointments
       (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at, status, notes)
@@ -1055,7 +1101,7 @@ begin
 end
 $$;
 comment on function public.waitlist_respond(text, text, timestamptz) is
-  'Answers the invitation behind a link token with accept or decline. Accept books atomically (first come, first served). Returns {state: booked | declined | already_answered | already_taken | withdrawn | expired | unknown, ...page data}. Service role only.';
+  'Answers the invitation behind a link token with accept or decline. Accept books atomically (first come, first served) unless the patient has another appointment at that time. Returns {state: booked | declined | time_conflict | already_answered | already_taken | withdrawn | expired | unknown, ...page data}. Service role only.';
 
 /* What the confirmation email of a booking needs. */
 create function public.waitlist_booking_email(p_invitation_id uuid) returns jsonb

@@ -6,10 +6,7 @@
 import { timingSafeEqual } from "node:crypto";
 import type { FunctionEnv } from "./env.ts";
 import { errorResponse } from "./http.ts";
-
-async function sha256(text: string): Promise<Uint8Array> {
-  return new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
-}
+import { sha256 } from "./sha256.ts";
 
 /**
  * Compares two secrets in constant time. Hashing first gives both sides the same length,

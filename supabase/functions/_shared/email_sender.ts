@@ -21,6 +21,7 @@ import { Resend } from "resend";
 import { z } from "zod";
 import { retryAfterSeconds } from "./job_errors.ts";
 import { errorText, log } from "./log.ts";
+import { sha256Hex } from "./sha256.ts";
 
 /** One email to send; `key` identifies it for idempotency (stable across retries). */
 export interface OutgoingEmail {
@@ -111,11 +112,6 @@ export interface SenderLane {
   leave(): void;
 }
 
-async function sha256Hex(text: string): Promise<string> {
-  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
-  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
-}
-
 /** Classifies a Resend failure: 408, 409 concurrent, 429, 5xx and network errors retry. */
 export function classifyFailure(
   error: { statusCode?: number | null; name?: string; message?: string },
@@ -156,8 +152,6 @@ export class EmailSender {
   #nextSlotAt = 0;
   /** When the answers of the requests of the last second came back. */
   #answeredAt: number[] = [];
-  /** Requests sent and not answered yet: each holds a slot of the window. */
-  #unanswered = 0;
 
   constructor(config: EmailSenderConfig) {
     this.#config = {
@@ -214,7 +208,7 @@ export class EmailSender {
     }
   }
 
-  /** Sends batches until the queue is empty, pacing requests under the rate limit. */
+  /** Sends batches until the queue is empty, one request at a time, under the rate limit. */
   async #flush() {
     if (this.#flushing) return;
     this.#flushing = true;
@@ -237,8 +231,9 @@ export class EmailSender {
    * A sliding window of `requestsPerSecond` requests per second, as Resend counts them. Resend
    * counts a request when it arrives, some time between our sending it and its answer coming
    * back; so a request holds its slot until one second after its answer, which keeps us under
-   * the limit whatever the delays. Returns the function to call when the answer is in (or the
-   * request has given up).
+   * the limit whatever the delays. Requests go one at a time (see `#flush`), so every earlier
+   * one has its answer when this is called. Returns the function to call when the answer is in
+   * (or the request has given up).
    */
   async #requestSlot(): Promise<() => void> {
     const limit = Math.max(1, Math.floor(this.#config.requestsPerSecond));
@@ -247,20 +242,12 @@ export class EmailSender {
       this.#answeredAt = this.#answeredAt.filter((t) => now - t < 1000);
       const wait = Math.max(
         this.#nextSlotAt - now,
-        this.#answeredAt.length + this.#unanswered < limit
-          ? 0
-          : this.#answeredAt.length
-          ? this.#answeredAt[0] + 1000 - now
-          : 10, // every slot is held by a request in flight: look again shortly
+        this.#answeredAt.length < limit ? 0 : this.#answeredAt[0] + 1000 - now,
       );
       if (wait <= 0) break;
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
-    this.#unanswered++;
-    return () => {
-      this.#unanswered--;
-      this.#answeredAt.push(Date.now());
-    };
+    return () => this.#answeredAt.push(Date.now());
   }
 
   /**
