@@ -1,6 +1,7 @@
 /**
  * The dev command starts the whole platform, proves the job pipeline with a probe, prints where
- * everything is and how to try the waitlist, and Ctrl-C (SIGINT) stops every process it started.
+ * everything is and how to try the waitlist (the statement it prints brings invitations to the
+ * inbox), and Ctrl-C (SIGINT) stops every process it started.
  *
  * It runs a dev stack of its own (`PLATFORM_PORT_OFFSET`, folder `.local/dev-<offset>`) on ports
  * chosen so that nothing else can hold them:
@@ -14,7 +15,9 @@
  *   `PLATFORM_PORT_OFFSET`, so that test runs at once never share the ports or the folder (a
  *   second `--reset` would delete the first run's running database).
  */
+import postgres from "postgres";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
+import { waitFor } from "../_support/wait.ts";
 import { portInUse } from "../../scripts/platform/process.ts";
 
 const OFFSET = 6750 + Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) % 4400;
@@ -144,6 +147,34 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGIN
     assert(await portInUse(API_PORT), "the gateway listens");
     assert(await portInUse(DB_PORT), "Postgres listens");
     assert(await portInUse(INBOX_PORT), "the Resend stand-in listens");
+
+    // The demo as a person tries it: the printed statement, pasted into psql (quiet hours off,
+    // whatever the time), brings the invitations to the inbox.
+    const sql = postgres(`postgresql://postgres:postgres@127.0.0.1:${DB_PORT}/postgres`, {
+      max: 1,
+      onnotice: () => {},
+    });
+    try {
+      await sql.unsafe(QUIET_HOURS_OFF);
+      await sql.unsafe(CANCEL_STATEMENT);
+      const [offer] = await sql`
+        select id from public.appointment_slot_offers order by created_at desc limit 1`;
+      assert(offer, "the statement opened a slot offer");
+      const invited = await waitFor(async () => {
+        const rows = await sql`
+          select email, status from public.slot_offer_invitations where slot_offer_id = ${offer.id}`;
+        return rows.length > 0 && rows.every((r) => r.status === "sent") ? rows : undefined;
+      }, { what: `the invitations of demo offer ${offer.id} to be emailed` });
+      const res = await fetch(`http://127.0.0.1:${INBOX_PORT}/_local/emails`);
+      const { data } = await res.json() as { data: { to: string[] }[] };
+      assertEquals(
+        data.flatMap((e) => e.to).sort(),
+        invited.map((r) => r.email as string).sort(),
+        "the inbox holds one invitation per invited patient",
+      );
+    } finally {
+      await sql.end();
+    }
 
     const status = await dev.stop();
     assertEquals(status.code, 0);

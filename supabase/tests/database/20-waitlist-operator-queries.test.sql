@@ -1,0 +1,134 @@
+-- The queries operators already run, from the seed document, work unchanged (unqualified table
+-- names, as in the dashboard's SQL editor) and return the rows they are run for: recent logs,
+-- recent offers, recent invitations, errors only, and counts per trigger type and status.
+-- Each query text below is run as written, inside `create temp table ... as`.
+begin;
+select plan(9);
+
+update public.waitlist_settings
+set clinic_time_zone = 'Europe/Paris', wave_size = 2, offer_cutoff = '2 hours',
+    quiet_hours_start = null, quiet_hours_end = null;
+
+insert into public.practitioners (full_name) values ('Dr T20');
+insert into public.appointment_types (name, duration_minutes) values ('t20 consultation', 30);
+insert into public.patients (first_name, last_name, email) values
+  ('Cora', 'T20', 'cora@example.com'), ('q1', 'T20', 'q1@example.com'),
+  ('q2', 'T20', 'q2@example.com');
+insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications, earliest_date)
+select p.id, t.id, case p.first_name when 'q1' then 2 else 1 end, true, current_date - 1
+from public.patients p, public.appointment_types t
+where p.last_name = 'T20' and p.first_name like 'q_' and t.name = 't20 consultation';
+insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
+select w.id, d, time '00:00', time '24:00'
+from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T20',
+     generate_series(1, 7) d;
+
+/* An appointment of Cora with Dr T20 at p_starts_at, 30 minutes long. */
+create function pg_temp.appointment(p_starts_at timestamptz) returns uuid
+language sql as $$
+  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
+  select p.id, d.id, t.id, p_starts_at, p_starts_at + interval '30 minutes'
+  from public.patients p, public.practitioners d, public.appointment_types t
+  where p.first_name = 'Cora' and p.last_name = 'T20' and d.full_name = 'Dr T20'
+    and t.name = 't20 consultation'
+  returning id
+$$;
+
+-- One cancellation that opens an offer: its wave invites q1 (emailed) and q2 (refused for
+-- good). One inside the cutoff, which opens nothing.
+select pg_temp.appointment(
+  ((now() at time zone 'Europe/Paris')::date + 3 + time '10:00') at time zone 'Europe/Paris') as opened \gset
+update public.appointments set status = 'cancelled' where id = :'opened';
+select id as offer from public.appointment_slot_offers where appointment_id = :'opened' \gset
+create temp table t20_wave as select public.waitlist_open_wave(:'offer', 1) as wave;
+select public.waitlist_record_invitation_emails((
+  select jsonb_agg(case i ->> 'patient_first_name'
+                     when 'q1' then jsonb_build_object('invitation_id', i ->> 'invitation_id', 'email_id', 'em_q1')
+                     else jsonb_build_object('invitation_id', i ->> 'invitation_id',
+                                             'error', 'Resend refused the email: invalid to', 'permanent', true)
+                   end)
+  from t20_wave, jsonb_array_elements(wave -> 'invitations') i));
+select pg_temp.appointment(date_trunc('minute', now()) + interval '1 hour') as too_late \gset
+update public.appointments set status = 'cancelled' where id = :'too_late';
+
+-- ---------------------------------------------------------------------------------------------
+-- The queries, as operators write them.
+-- ---------------------------------------------------------------------------------------------
+create temp table recent_logs as
+SELECT * FROM waitlist_trigger_logs
+ORDER BY created_at DESC
+LIMIT 10;
+
+create temp table recent_offers as
+SELECT * FROM appointment_slot_offers
+ORDER BY created_at DESC
+LIMIT 5;
+
+create temp table recent_invitations as
+SELECT * FROM slot_offer_invitations
+ORDER BY sent_at DESC
+LIMIT 10;
+
+create temp table errors_only as
+SELECT * FROM waitlist_trigger_logs
+WHERE status = 'error'
+ORDER BY created_at DESC;
+
+create temp table counts as
+SELECT trigger_type, status, COUNT(*)
+FROM waitlist_trigger_logs
+GROUP BY trigger_type, status;
+
+-- ---------------------------------------------------------------------------------------------
+-- What they return.
+-- ---------------------------------------------------------------------------------------------
+select ok(
+  (select count(*) from recent_logs where slot_offer_id = :'offer' and trigger_type = 'cancellation') = 1,
+  'recent logs: the cancellation that opened the offer'
+);
+select ok(
+  (select count(*) from recent_logs
+   where appointment_id = :'too_late' and status = 'skipped' and message like '%cutoff%') = 1,
+  'recent logs: the cancellation inside the cutoff, skipped, saying why'
+);
+select ok(
+  (select count(*) from recent_logs where slot_offer_id = :'offer' and trigger_type = 'wave'
+     and message = 'Wave 1: 2 invitation(s) created') = 1,
+  'recent logs: the wave and how many it invited'
+);
+select results_eq(
+  format($$select appointment_id, status, waves_sent from recent_offers where id = %L$$, :'offer'),
+  format($$values (%L::uuid, 'open', 1)$$, :'opened'),
+  'recent offers: the open offer of the cancelled appointment, one wave sent'
+);
+select is(
+  (select count(*)::int from recent_offers where appointment_id = :'too_late'), 0,
+  'recent offers: none for the cancellation inside the cutoff'
+);
+select results_eq(
+  $$select r.email, r.status, r.email_id, r.last_error is not null
+    from recent_invitations r join public.patients p on p.id = r.patient_id
+    where p.last_name = 'T20' order by r.email$$,
+  $$values ('q1@example.com', 'sent', 'em_q1', false),
+           ('q2@example.com', 'failed', null, true)$$,
+  'recent invitations: each with its email outcome'
+);
+select is(
+  (select array_agg(distinct status) from errors_only), array['error'],
+  'errors only: nothing but errors'
+);
+select ok(
+  (select count(*) from errors_only where slot_offer_id = :'offer' and trigger_type = 'invitation_email') = 1,
+  'errors only: the refused email'
+);
+select set_eq(
+  $$select trigger_type, status, count from counts
+    where (trigger_type, status) in (('cancellation', 'skipped'), ('wave', 'success'))$$,
+  $$select l.trigger_type, l.status, count(*) from public.waitlist_trigger_logs l
+    where (l.trigger_type, l.status) in (('cancellation', 'skipped'), ('wave', 'success'))
+    group by 1, 2$$,
+  'counts per trigger type and status'
+);
+
+select * from finish();
+rollback;
