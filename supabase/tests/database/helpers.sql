@@ -9,7 +9,8 @@
 --   time     tests.frozen_now(): one fixed instant, for functions that take p_now
 --   clinic   tests.add_practitioner, tests.add_appointment_type, tests.add_patient,
 --            tests.add_appointment, tests.add_waitlist_entry (with availability windows),
---            tests.add_slot_offer, tests.waitlist_settings(...)
+--            tests.add_slot_offer, tests.waitlist_settings(...), tests.days_ahead_at,
+--            tests.cancel_and_invite (cancel, open wave 1, emails sent), tests.wave_invitations
 --
 -- Fixtures insert rows inside the test's transaction: the file's final rollback takes them away.
 
@@ -219,6 +220,57 @@ as $$
 $$;
 comment on function tests.add_slot_offer(uuid, interval) is
   'Opens a slot offer for an appointment directly (no trigger, no job), closing p_closes_before its start. Returns its id.';
+
+-- A local date and time p_days from today in the clinic's zone (a slot "three days ahead at 10").
+create or replace function tests.days_ahead_at(
+  p_days int,
+  p_time time default '10:00',
+  p_zone text default 'Europe/Paris'
+) returns timestamptz
+language sql
+stable
+as $$ select (((now() at time zone p_zone)::date + p_days) + p_time) at time zone p_zone $$;
+comment on function tests.days_ahead_at(int, time, text) is
+  'p_days from today at local time p_time in zone p_zone (default 10:00 in Paris), as a timestamptz.';
+
+-- The invitations a wave returned (waitlist_open_wave's JSON), in their order.
+create or replace function tests.wave_invitations(p_wave jsonb)
+returns table (invitation_id uuid, patient_first_name text, email text, locale text, token text,
+               expires_at timestamptz, send_attempts int)
+language sql
+immutable
+as $$
+  select * from jsonb_to_recordset(p_wave -> 'invitations')
+    as (invitation_id uuid, patient_first_name text, email text, locale text, token text,
+        expires_at timestamptz, send_attempts int)
+$$;
+comment on function tests.wave_invitations(jsonb) is
+  'The invitations of a wave as returned by waitlist_open_wave, in rank order, with their plain tokens.';
+
+-- Cancels an appointment (the trigger opens its offer), opens wave 1 and records every email of
+-- the wave as accepted by Resend (email id em_<token>): the invitations are sent.
+create or replace function tests.cancel_and_invite(p_appointment_id uuid) returns jsonb
+language plpgsql
+as $$
+declare
+  v_offer uuid;
+  v_wave jsonb;
+begin
+  update public.appointments set status = 'cancelled' where id = p_appointment_id;
+  select o.id into v_offer from public.appointment_slot_offers o
+  where o.appointment_id = p_appointment_id and o.status = 'open';
+  if v_offer is null then
+    raise exception 'Cancelling appointment % opened no offer', p_appointment_id;
+  end if;
+  v_wave := public.waitlist_open_wave(v_offer, 1);
+  perform public.waitlist_record_invitation_emails(
+    (select jsonb_agg(jsonb_build_object('invitation_id', i.invitation_id, 'email_id', 'em_' || i.token))
+     from tests.wave_invitations(v_wave) i));
+  return v_wave;
+end
+$$;
+comment on function tests.cancel_and_invite(uuid) is
+  'Cancels an appointment, opens wave 1 of its offer and records the wave''s emails as sent (email id em_<token>). Returns the wave JSON (slot_offer_id, invitations with tokens).';
 
 -- Only postgres runs the helpers (API roles have no usage on the schema either).
 revoke all on all functions in schema tests from public, anon, authenticated, service_role;
