@@ -3,7 +3,7 @@
  *
  *   1. deno fmt --check, deno lint, deno check
  *   2. a fresh test cluster (own ports, own folder) with everything started
- *   3. pgTAP files in supabase/tests/database with pg_prove
+ *   3. pgTAP files in supabase/tests/database with pg_prove, after their helpers (helpers.sql)
  *   4. Deno tests in tests/ against the running platform
  *
  * Ends with the line `N passed, N failed`. Arguments after the options go to `deno test`
@@ -51,6 +51,9 @@ try {
   const { cfg, env } = platform;
   if (!flags.has("--no-pgtap")) {
     await psql(cfg.dbUrl, "create extension if not exists pgtap with schema extensions");
+    // The shared helpers (schema tests), in one transaction; loading them again replaces them.
+    const helpers = await Deno.readTextFile(`${PROJECT_ROOT}/supabase/tests/database/helpers.sql`);
+    await psql(cfg.dbUrl, `begin;\n${helpers}\ncommit;`);
     const files: string[] = [];
     for await (const e of Deno.readDir(`${PROJECT_ROOT}/supabase/tests/database`)) {
       if (e.name.endsWith(".test.sql")) files.push(`supabase/tests/database/${e.name}`);

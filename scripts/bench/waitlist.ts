@@ -925,7 +925,7 @@ function planSummary(plan: string): string {
  */
 async function tryVariants(offers: string[], nobody: string[], p99Offer: string) {
   const db = sql!;
-  const fn = "public.get_eligible_waitlist_candidates(uuid, int, timestamptz)";
+  const fn = "public.get_eligible_waitlist_candidates(uuid, int)";
   const plainIndex = [
     `drop index public.waitlist_candidates`,
     `create index waitlist_candidates on public.waitlist

@@ -29,31 +29,14 @@ from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_
 /* An appointment of Cora, p_days ahead at 10:00 in Paris. */
 create function pg_temp.appointment(p_practitioner text, p_type text, p_days int) returns uuid
 language sql as $$
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-  select p.id, d.id, t.id, s.at, s.at + interval '30 minutes'
-  from public.patients p, public.practitioners d, public.appointment_types t,
-       lateral (select (((now() at time zone 'Europe/Paris')::date + p_days) + time '10:00')
-                       at time zone 'Europe/Paris' as at) s
+  select tests.add_appointment(p.id, d.id, t.id, tests.days_ahead_at(p_days))
+  from public.patients p, public.practitioners d, public.appointment_types t
   where p.first_name = 'Cora' and p.last_name = 'T17' and d.full_name = p_practitioner and t.name = p_type
-  returning id
 $$;
 
 /* Cancels the appointment and runs its first wave now, as the job would; emails are sent. */
 create function pg_temp.cancel_and_invite(p_appointment uuid) returns uuid
-language plpgsql as $$
-declare
-  v_offer uuid;
-  v_wave jsonb;
-begin
-  update public.appointments set status = 'cancelled' where id = p_appointment;
-  select o.id into v_offer from public.appointment_slot_offers o where o.appointment_id = p_appointment;
-  v_wave := public.waitlist_open_wave(v_offer, 1);
-  perform public.waitlist_record_invitation_emails(
-    (select jsonb_agg(jsonb_build_object('invitation_id', i ->> 'invitation_id', 'email_id', 'em'))
-     from jsonb_array_elements(v_wave -> 'invitations') i));
-  return v_offer;
-end
-$$;
+language sql as $$ select (tests.cancel_and_invite(p_appointment) ->> 'slot_offer_id')::uuid $$;
 
 create function pg_temp.offer_state(p_offer uuid) returns text
 language sql as $$

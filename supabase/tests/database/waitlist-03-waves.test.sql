@@ -42,25 +42,14 @@ language plpgsql as $$
 declare
   v_appointment uuid;
 begin
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-  select p.id, d.id, t.id, p_starts_at, p_starts_at + interval '30 minutes'
+  select tests.add_appointment(p.id, d.id, t.id, p_starts_at) into v_appointment
   from public.patients p, public.practitioners d, public.appointment_types t
-  where p.first_name = 'Cora' and p.last_name = 'T15' and d.full_name = p_practitioner and t.name = p_type
-  returning id into v_appointment;
+  where p.first_name = 'Cora' and p.last_name = 'T15' and d.full_name = p_practitioner and t.name = p_type;
   update public.appointments set status = 'cancelled' where id = v_appointment;
   return (select o.id from public.appointment_slot_offers o where o.appointment_id = v_appointment);
 end
 $$;
 
-/* The invitations a wave returned, in their order. */
-create function pg_temp.invitations(p_wave jsonb)
-returns table (invitation_id uuid, patient_first_name text, email text, locale text, token text,
-               expires_at timestamptz, send_attempts int)
-language sql as $$
-  select * from jsonb_to_recordset(p_wave -> 'invitations')
-    as (invitation_id uuid, patient_first_name text, email text, locale text, token text,
-        expires_at timestamptz, send_attempts int)
-$$;
 
 create function pg_temp.invitation_of(p_offer uuid, p_first_name text) returns uuid
 language sql as $$
@@ -70,7 +59,7 @@ $$;
 
 -- Three days ahead at 10:00 in Paris.
 select pg_temp.cancelled_slot('Dr T15', 't15 consultation',
-  (((now() at time zone 'Europe/Paris')::date + 3) + time '10:00') at time zone 'Europe/Paris') as offer1 \gset
+  tests.days_ahead_at(3)) as offer1 \gset
 
 -- ---------------------------------------------------------------------------------------------
 -- Wave 1
@@ -91,20 +80,20 @@ select results_eq(
 );
 select results_eq(
   $$select patient_first_name, email, locale, expires_at, send_attempts
-    from t15_wave1, pg_temp.invitations(wave)$$,
+    from t15_wave1, tests.wave_invitations(wave)$$,
   $$values ('c1', 'c1@example.com', 'en', now() + interval '24 hours', 0),
            ('c2', 'c2@example.com', 'fr', now() + interval '24 hours', 0)$$,
   'the wave invites the wave_size best patients, in rank order, each once'
 );
 select is(
-  (select count(*)::int from t15_wave1, pg_temp.invitations(wave) i where i.token ~ '^[A-Za-z0-9_-]{43}$'),
+  (select count(*)::int from t15_wave1, tests.wave_invitations(wave) i where i.token ~ '^[A-Za-z0-9_-]{43}$'),
   2,
   'each invitation carries a 43-character base64url token'
 );
 select results_eq(
   $$select i.status, i.wave, i.pending_token = w.token, i.token_hash = sha256(convert_to(w.token, 'UTF8')),
            i.expires_at, i.sent_at, i.send_attempts
-    from t15_wave1, pg_temp.invitations(wave) w
+    from t15_wave1, tests.wave_invitations(wave) w
     join public.slot_offer_invitations i on i.id = w.invitation_id
     order by i.rank$$,
   $$values ('pending', 1, true, true, now() + interval '24 hours', null::timestamptz, 0),
@@ -112,7 +101,7 @@ select results_eq(
   'invitations wait for their email with the plain token and its SHA-256'
 );
 select is(
-  (select count(distinct token)::int from t15_wave1, pg_temp.invitations(wave)), 2,
+  (select count(distinct token)::int from t15_wave1, tests.wave_invitations(wave)), 2,
   'every invitation has its own token'
 );
 select results_eq(
@@ -139,8 +128,8 @@ select results_eq(
 -- Again, as a retried job would: the same unsent invitations, nothing new.
 create temp table t15_wave1_again as select public.waitlist_open_wave(:'offer1', 1, 2) as wave;
 select results_eq(
-  $$select invitation_id, token from t15_wave1_again, pg_temp.invitations(wave)$$,
-  $$select invitation_id, token from t15_wave1, pg_temp.invitations(wave)$$,
+  $$select invitation_id, token from t15_wave1_again, tests.wave_invitations(wave)$$,
+  $$select invitation_id, token from t15_wave1, tests.wave_invitations(wave)$$,
   'a repeated wave returns the same unsent invitations with the same tokens'
 );
 select is((select wave ->> 'note' from t15_wave1_again), 'unsent invitations',
@@ -185,8 +174,8 @@ select results_eq(
 
 create temp table t15_wave1_retry as select public.waitlist_open_wave(:'offer1', 1, 3) as wave;
 select results_eq(
-  $$select patient_first_name, token, send_attempts from t15_wave1_retry, pg_temp.invitations(wave)$$,
-  $$select patient_first_name, token, 1 from t15_wave1, pg_temp.invitations(wave) where patient_first_name = 'c2'$$,
+  $$select patient_first_name, token, send_attempts from t15_wave1_retry, tests.wave_invitations(wave)$$,
+  $$select patient_first_name, token, 1 from t15_wave1, tests.wave_invitations(wave) where patient_first_name = 'c2'$$,
   'the retried wave returns only the unsent invitation, with its first token'
 );
 select public.waitlist_record_invitation_emails(jsonb_build_array(
@@ -221,7 +210,7 @@ set quiet_hours_start = ((now() at time zone 'Europe/Paris') + interval '45 minu
 create temp table t15_wave2 as
 select public.waitlist_open_wave(:'offer1', 2, 1, now() + interval '30 minutes') as wave;
 select results_eq(
-  $$select patient_first_name, expires_at from t15_wave2, pg_temp.invitations(wave)$$,
+  $$select patient_first_name, expires_at from t15_wave2, tests.wave_invitations(wave)$$,
   $$values ('c3', now() + interval '30 minutes' + interval '24 hours'),
            ('c4', now() + interval '30 minutes' + interval '24 hours')$$,
   'wave 2 invites the next two candidates'
@@ -268,7 +257,7 @@ select is(
 create temp table t15_wave3 as
 select public.waitlist_open_wave(:'offer1', 3, 1, now() + interval '3 hours') as wave;
 select results_eq(
-  $$select patient_first_name from t15_wave3, pg_temp.invitations(wave)$$,
+  $$select patient_first_name from t15_wave3, tests.wave_invitations(wave)$$,
   $$values ('c5')$$,
   'wave 3 invites the last candidate'
 );
@@ -403,7 +392,7 @@ select pg_temp.cancelled_slot('Dr T15', 't15 popular',
   ((now() at time zone 'Europe/Paris')::date + 4 + time '10:00') at time zone 'Europe/Paris') as offer5 \gset
 select is(
   (select array_agg(i.patient_first_name order by i.patient_first_name)
-   from pg_temp.invitations(public.waitlist_open_wave(:'offer5', 1)) i),
+   from tests.wave_invitations(public.waitlist_open_wave(:'offer5', 1)) i),
   array['m1', 'p1'],
   'the wave invites m1 once and the next patient, past m1''s other entries'
 );

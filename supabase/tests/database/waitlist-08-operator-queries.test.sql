@@ -26,12 +26,10 @@ from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_
 /* An appointment of Cora with Dr T20 at p_starts_at, 30 minutes long. */
 create function pg_temp.appointment(p_starts_at timestamptz) returns uuid
 language sql as $$
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-  select p.id, d.id, t.id, p_starts_at, p_starts_at + interval '30 minutes'
+  select tests.add_appointment(p.id, d.id, t.id, p_starts_at)
   from public.patients p, public.practitioners d, public.appointment_types t
   where p.first_name = 'Cora' and p.last_name = 'T20' and d.full_name = 'Dr T20'
     and t.name = 't20 consultation'
-  returning id
 $$;
 
 -- One cancellation that opens an offer: its wave invites q1 (emailed) and q2 (refused for

@@ -247,14 +247,8 @@ select throws_ok(
 -- ---------------------------------------------------------------------------------------------
 -- A clinic admin cancels through the API (RLS applies; the trigger is security definer).
 -- ---------------------------------------------------------------------------------------------
-create function pg_temp.act_as(p_role text, p_claims jsonb default '{}') returns void
-language sql as $$
-  select set_config('request.jwt.claims', (jsonb_build_object('role', p_role) || p_claims)::text, true);
-  select set_config('role', p_role, true);
-$$;
-
 select pg_temp.appointment('8 days') as a11 \gset
-select pg_temp.act_as('authenticated', '{"sub": "00000000-0000-0000-0000-0000000000a1", "app_metadata": {"role": "admin"}}');
+select tests.act_as_clinic_admin('00000000-0000-0000-0000-0000000000a1');
 select lives_ok(
   format($$update public.appointments set status = 'cancelled' where id = %L$$, :'a11'),
   'a clinic admin cancels an appointment'

@@ -38,17 +38,17 @@ select throws_ok(
   'an unknown probe raises no_data_found, which the handler treats as permanent'
 );
 
-set local role anon;
+select tests.act_as_anon();
 select throws_ok($$select public.job_probe_record(1, now())$$, '42501', null,
   'anon cannot record probes');
 reset role;
-set local role authenticated;
+select tests.act_as_user();
 select throws_ok($$select public.job_probe_record(1, now())$$, '42501', null,
   'authenticated users cannot record probes');
 select throws_ok($$select jobs.send_probe()$$, '42501', null,
   'authenticated users cannot send probes');
 reset role;
-set local role service_role;
+select tests.act_as_service_role();
 select lives_ok(format('select public.job_probe_record(%s, now())', :probe_id),
   'the service role may call job_probe_record()');
 reset role;

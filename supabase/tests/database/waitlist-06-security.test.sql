@@ -6,15 +6,7 @@
 begin;
 select plan(66);
 
-update public.waitlist_settings
-set clinic_time_zone = 'Europe/Paris', wave_size = 2, quiet_hours_start = null, quiet_hours_end = null;
-
-/* Switches to an API role with the request's JWT claims, as PostgREST does. `reset role` ends it. */
-create function pg_temp.act_as(p_role text, p_claims jsonb default '{}') returns void
-language sql as $$
-  select set_config('request.jwt.claims', (jsonb_build_object('role', p_role) || p_claims)::text, true);
-  select set_config('role', p_role, true);
-$$;
+select tests.waitlist_settings(p_wave_size => 2);
 
 /* Runs a statement as the current role and answers how many rows it changed. */
 create function pg_temp.rows_changed(p_sql text) returns int
@@ -211,7 +203,7 @@ select is((select count(*)::int from t18_rows where n = 0), 0, 'every table has 
 -- ---------------------------------------------------------------------------------------------
 -- anon
 -- ---------------------------------------------------------------------------------------------
-select pg_temp.act_as('anon');
+select tests.act_as_anon();
 select throws_ok('select * from public.' || t.name, '42501', 'permission denied for table ' || t.name,
                  'anon cannot read ' || t.name)
 from t18_tables t order by t.name;
@@ -224,7 +216,7 @@ reset role;
 -- ---------------------------------------------------------------------------------------------
 -- authenticated, not a clinic admin
 -- ---------------------------------------------------------------------------------------------
-select pg_temp.act_as('authenticated', '{"sub": "00000000-0000-0000-0000-0000000000b1", "app_metadata": {"role": "patient"}}');
+select tests.act_as_user('00000000-0000-0000-0000-0000000000b1', '{"role": "patient"}');
 select results_eq(
   'select relation, n from pg_temp.visible_rows() order by relation',
   'select relation, 0::bigint from t18_rows order by relation',
@@ -251,7 +243,7 @@ reset role;
 -- ---------------------------------------------------------------------------------------------
 -- A clinic admin
 -- ---------------------------------------------------------------------------------------------
-select pg_temp.act_as('authenticated', '{"sub": "00000000-0000-0000-0000-0000000000a1", "app_metadata": {"role": "admin"}}');
+select tests.act_as_clinic_admin('00000000-0000-0000-0000-0000000000a1');
 select results_eq(
   'select relation, n from pg_temp.visible_rows() order by relation',
   'select relation, n from t18_rows order by relation',
@@ -296,7 +288,7 @@ reset role;
 -- ---------------------------------------------------------------------------------------------
 -- service_role
 -- ---------------------------------------------------------------------------------------------
-select pg_temp.act_as('service_role');
+select tests.act_as_service_role();
 select lives_ok(c.call, 'service_role calls ' || c.name) from t18_calls c order by c.name;
 select results_eq(
   'select relation, n > 0 from pg_temp.visible_rows() order by relation',

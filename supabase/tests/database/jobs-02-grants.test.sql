@@ -1,7 +1,7 @@
 -- Least privilege: anon and authenticated can neither call a job function nor read a jobs
 -- table; service_role calls every callable function and reads (never writes) the tables.
 begin;
-select plan(59);
+select plan(60);
 
 select jobs.create_queue('t02', 'fn-t02');
 
@@ -46,8 +46,14 @@ select is(
   'no API role may execute an internal jobs helper'
 );
 
-set local role anon;
-set local request.jwt.claims = '{"role": "anon"}';
+select is(
+  array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
+        where has_schema_privilege(r, 'tests', 'usage')),
+  '{}'::text[],
+  'no API role may use the pgTAP helpers (schema tests)'
+);
+
+select tests.act_as_anon();
 select throws_ok(c.call, '42501', 'permission denied for function ' || c.name,
                  'anon cannot call ' || c.name)
 from t02_calls c order by c.name;
@@ -56,8 +62,7 @@ select throws_ok('select * from ' || r.name, '42501', 'permission denied for sch
 from t02_relations r order by r.name;
 reset role;
 
-set local role authenticated;
-set local request.jwt.claims = '{"role": "authenticated", "sub": "00000000-0000-0000-0000-000000000001"}';
+select tests.act_as_user('00000000-0000-0000-0000-000000000001');
 select throws_ok(c.call, '42501', 'permission denied for function ' || c.name,
                  'authenticated cannot call ' || c.name)
 from t02_calls c order by c.name;
@@ -68,8 +73,7 @@ select throws_ok($$select jobs.enqueue('t02')$$, '42501', 'permission denied for
   'authenticated cannot reach the internal enqueue');
 reset role;
 
-set local role service_role;
-set local request.jwt.claims = '{"role": "service_role"}';
+select tests.act_as_service_role();
 select lives_ok('select * from ' || r.name, 'service_role reads ' || r.name)
 from t02_relations r order by r.name;
 select isnt(

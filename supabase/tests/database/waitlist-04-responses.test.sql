@@ -36,13 +36,9 @@ language sql as $$ select id from public.patients where first_name = p_first_nam
 /* An appointment of Cora, p_days ahead at 10:00 in Paris. */
 create function pg_temp.appointment(p_practitioner text, p_type text, p_days int) returns uuid
 language sql as $$
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-  select pg_temp.patient('Cora'), d.id, t.id, s.at, s.at + interval '30 minutes'
-  from public.practitioners d, public.appointment_types t,
-       lateral (select (((now() at time zone 'Europe/Paris')::date + p_days) + time '10:00')
-                       at time zone 'Europe/Paris' as at) s
+  select tests.add_appointment(pg_temp.patient('Cora'), d.id, t.id, tests.days_ahead_at(p_days))
+  from public.practitioners d, public.appointment_types t
   where d.full_name = p_practitioner and t.name = p_type
-  returning id
 $$;
 
 create temp table t16_links (offer text, first_name text, invitation_id uuid, token text);
@@ -51,20 +47,12 @@ create temp table t16_links (offer text, first_name text, invitation_id uuid, to
 create function pg_temp.cancel_and_invite(p_appointment uuid, p_offer_name text) returns uuid
 language plpgsql as $$
 declare
-  v_offer uuid;
-  v_wave jsonb;
+  v_wave jsonb := tests.cancel_and_invite(p_appointment);
 begin
-  update public.appointments set status = 'cancelled' where id = p_appointment;
-  select o.id into v_offer from public.appointment_slot_offers o
-  where o.appointment_id = p_appointment and o.status = 'open';
-  v_wave := public.waitlist_open_wave(v_offer, 1);
   insert into t16_links
   select p_offer_name, i.patient_first_name, i.invitation_id, i.token
-  from jsonb_to_recordset(v_wave -> 'invitations') as i(invitation_id uuid, patient_first_name text, token text);
-  perform public.waitlist_record_invitation_emails(
-    (select jsonb_agg(jsonb_build_object('invitation_id', i.invitation_id, 'email_id', 'em_' || i.token))
-     from jsonb_to_recordset(v_wave -> 'invitations') as i(invitation_id uuid, token text)));
-  return v_offer;
+  from tests.wave_invitations(v_wave) i;
+  return (v_wave ->> 'slot_offer_id')::uuid;
 end
 $$;
 

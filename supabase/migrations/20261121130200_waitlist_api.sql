@@ -1,242 +1,14 @@
--- Waitlist auto-fill: a cancelled appointment becomes invitations, a click becomes a booking.
---
---   1. An admin sets appointments.status to 'cancelled'. The trigger
---      handle_appointment_cancellation opens a slot offer (appointment_slot_offers), logs it
---      (waitlist_trigger_logs) and enqueues the offer's first wave on the `waitlist` queue, in the
---      same transaction.
---   2. The `process-cancellation` function claims the wave: public.waitlist_open_wave() ranks the
---      candidates (public.get_eligible_waitlist_candidates), creates the invitations
---      (slot_offer_invitations) and schedules the next wave; the function emails them through
---      Resend and records the outcome (public.waitlist_record_invitation_emails).
---   3. A patient opens a link: `handle-invitation-response` shows the slot
---      (public.waitlist_invitation_view, read-only) and a confirmation POST calls
---      public.waitlist_respond(), which books the slot atomically (first come, first served) or
---      records the decline, and enqueues the confirmation email.
---   4. Waves continue (wave_size invitations, wave_interval apart, never in quiet hours unless the
---      offer would close first) until the slot is filled, candidates run out or the offer closes
---      at its cutoff. pg_cron's waitlist-expire closes what is due every minute;
---      monitor-waitlist-system (every 15 minutes) reports and repairs.
---
--- Link tokens: 32 random bytes (base64url), stored as their SHA-256. The plain token is kept in
--- slot_offer_invitations.pending_token only until its email is accepted by Resend (so a retried
--- send carries the same link and the same idempotency key), then erased.
+-- Waitlist, part 2 of 3: the functions. Helpers in waitlist_internal (owner only: called by the
+-- functions below, the triggers and the cron jobs), then the callable functions in public
+-- (service role only, through supabase-js .rpc()). Each is followed by its comment and grants.
+-- Lock order, everywhere: an offer (appointment_slot_offers) before its invitations
+-- (slot_offer_invitations). A path that starts from an invitation locks its offer first.
 
 -- =============================================================================================
--- Schema for internal helpers (not exposed by the API)
+-- Helpers (waitlist_internal)
 -- =============================================================================================
 
--- gen_random_bytes() for link tokens (hosted Supabase has it in the extensions schema).
-create extension if not exists pgcrypto with schema extensions;
-
-create schema if not exists waitlist_internal;
-comment on schema waitlist_internal is
-  'Helpers of the waitlist flow: settings access, quiet hours, offer closing, JSON shapes. Not exposed by the API.';
-revoke all on schema waitlist_internal from public;
-alter default privileges in schema waitlist_internal revoke execute on functions from public;
-
--- =============================================================================================
--- Tables
--- =============================================================================================
-
-create table public.waitlist_settings (
-  id boolean primary key default true check (id),
-  wave_size int not null default 5 check (wave_size between 1 and 100),
-  wave_interval interval not null default '30 minutes' check (wave_interval >= interval '1 minute'),
-  invitation_lifetime interval not null default '24 hours'
-    check (invitation_lifetime >= interval '5 minutes'),
-  offer_cutoff interval not null default '2 hours' check (offer_cutoff >= interval '0'),
-  quiet_hours_start time default '21:00',
-  quiet_hours_end time default '08:00',
-  clinic_time_zone text not null default 'Europe/Paris',
-  clinic_name text not null default 'Cabinet médical' check (length(trim(clinic_name)) > 0),
-  sender text not null default 'Cabinet médical <rendez-vous@example.com>'
-    check (sender ~ '^([^<>]*<[^@\s<>]+@[^@\s<>]+>|[^@\s<>]+@[^@\s<>]+)$'),
-  public_base_url text check (public_base_url ~ '^https?://[^\s]+$'),
-  updated_at timestamptz not null default now(),
-  constraint waitlist_settings_quiet_hours_pair check (
-    (quiet_hours_start is null) = (quiet_hours_end is null)
-  )
-);
-alter table public.waitlist_settings enable row level security;
-comment on table public.waitlist_settings is
-  'The waitlist''s tunables, one row: edit it in the dashboard. Quiet hours are local times in clinic_time_zone (start after end = overnight; both null = none).';
-comment on column public.waitlist_settings.wave_size is 'Invitations sent per wave.';
-comment on column public.waitlist_settings.wave_interval is 'Time between two waves of an offer.';
-comment on column public.waitlist_settings.invitation_lifetime is
-  'How long an invitation stays valid (never beyond its offer''s cutoff).';
-comment on column public.waitlist_settings.offer_cutoff is
-  'An offer closes this long before the slot starts; a cancellation inside it opens nothing.';
-comment on column public.waitlist_settings.clinic_time_zone is
-  'IANA zone of the clinic: availability windows, quiet hours, dates in emails and pages.';
-comment on column public.waitlist_settings.sender is 'From address of the emails (Resend: a verified domain).';
-comment on column public.waitlist_settings.public_base_url is
-  'Base URL of the links in emails, up to and excluding /handle-invitation-response (null: <SUPABASE_URL>/functions/v1).';
-
-insert into public.waitlist_settings default values;
-
-create table public.waitlist (
-  id uuid primary key default gen_random_uuid(),
-  patient_id uuid not null references public.patients (id) on delete cascade,
-  practitioner_id uuid references public.practitioners (id) on delete cascade,
-  appointment_type_id uuid not null references public.appointment_types (id) on delete cascade,
-  earliest_date date not null default current_date,
-  latest_date date,
-  priority smallint not null default 0 check (priority between 0 and 10),
-  status text not null default 'active'
-    check (status in ('active', 'paused', 'fulfilled', 'cancelled')),
-  consent_automated_notifications boolean not null default false,
-  notes text,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  fulfilled_at timestamptz,
-  fulfilled_appointment_id uuid references public.appointments (id) on delete set null,
-  constraint waitlist_date_range check (latest_date is null or latest_date >= earliest_date)
-);
-alter table public.waitlist enable row level security;
-comment on table public.waitlist is
-  'Patients waiting for an earlier slot. Invited when active, consenting, with an email, matching the slot (type, practitioner or any, dates, an availability window). Ranked by priority (higher first), then by waiting time (created_at).';
-comment on column public.waitlist.practitioner_id is 'The practitioner wanted; null: any.';
-comment on column public.waitlist.priority is 'From 0 (default) to 10: higher is invited first.';
-comment on column public.waitlist.consent_automated_notifications is
-  'The patient agreed to automated emails; without it, never invited.';
-
-create table public.waitlist_availability (
-  id bigint generated always as identity primary key,
-  waitlist_id uuid not null references public.waitlist (id) on delete cascade,
-  weekday smallint not null check (weekday between 1 and 7),
-  start_time time not null check (start_time < time '24:00'),
-  end_time time not null,
-  constraint waitlist_availability_not_empty check (end_time <> start_time)
-);
-alter table public.waitlist_availability enable row level security;
-comment on table public.waitlist_availability is
-  'When a waitlist entry can come: weekday (ISO: 1 = Monday ... 7 = Sunday) and local times in the clinic''s zone. end_time before start_time: the window runs past midnight into the next day; 24:00 ends at midnight. An entry without windows is never invited.';
-
-create table public.appointment_slot_offers (
-  id uuid primary key default gen_random_uuid(),
-  appointment_id uuid not null references public.appointments (id) on delete cascade,
-  cancelled_patient_id uuid not null references public.patients (id) on delete cascade,
-  practitioner_id uuid not null references public.practitioners (id) on delete cascade,
-  appointment_type_id uuid not null references public.appointment_types (id) on delete cascade,
-  starts_at timestamptz not null,
-  ends_at timestamptz not null,
-  closes_at timestamptz not null,
-  status text not null default 'open' check (status in ('open', 'filled', 'expired', 'withdrawn')),
-  invitation_count int not null default 0 check (invitation_count >= 0),
-  waves_sent int not null default 0 check (waves_sent >= 0),
-  next_wave_at timestamptz,
-  last_wave_at timestamptz,
-  filled_at timestamptz,
-  filled_appointment_id uuid unique references public.appointments (id) on delete set null,
-  filled_invitation_id uuid,
-  closed_at timestamptz,
-  closed_reason text,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  constraint slot_offers_closed_when_not_open check ((status = 'open') = (closed_at is null)),
-  constraint slot_offers_filled_has_booking check (
-    (status = 'filled') = (filled_at is not null)
-  )
-);
-alter table public.appointment_slot_offers enable row level security;
-comment on table public.appointment_slot_offers is
-  'A cancelled appointment''s time, offered to the waitlist. open → filled (a patient booked it) | expired (cutoff reached or candidates exhausted) | withdrawn (the appointment was restored). At most one open offer per appointment.';
-comment on column public.appointment_slot_offers.closes_at is 'starts_at minus the cutoff.';
-comment on column public.appointment_slot_offers.invitation_count is 'Invitations created so far.';
-comment on column public.appointment_slot_offers.next_wave_at is
-  'When the next wave is due (null: none planned).';
-
-create unique index slot_offers_one_open_per_appointment on public.appointment_slot_offers (appointment_id)
-  where status = 'open';
-create index slot_offers_open on public.appointment_slot_offers (closes_at) where status = 'open';
-create index slot_offers_created on public.appointment_slot_offers (created_at desc);
-
-create table public.slot_offer_invitations (
-  id uuid primary key default gen_random_uuid(),
-  slot_offer_id uuid not null references public.appointment_slot_offers (id) on delete cascade,
-  waitlist_id uuid not null references public.waitlist (id) on delete cascade,
-  patient_id uuid not null references public.patients (id) on delete cascade,
-  wave int not null check (wave >= 1),
-  rank int not null check (rank >= 1),
-  email text not null,
-  locale text not null check (locale in ('fr', 'en')),
-  token_hash bytea not null unique check (length(token_hash) = 32),
-  pending_token text,
-  status text not null default 'pending'
-    check (status in ('pending', 'sent', 'accepted', 'declined', 'expired', 'withdrawn', 'failed')),
-  expires_at timestamptz not null,
-  sent_at timestamptz,
-  email_id text,
-  send_attempts int not null default 0,
-  last_error text,
-  responded_at timestamptz,
-  confirmation_email_id text,
-  confirmation_sent_at timestamptz,
-  created_at timestamptz not null default now(),
-  updated_at timestamptz not null default now(),
-  constraint invitations_one_per_patient unique (slot_offer_id, patient_id),
-  constraint invitations_plain_token_only_while_pending check (
-    pending_token is null or status = 'pending'
-  ),
-  constraint invitations_answered_has_time check (
-    (status in ('accepted', 'declined')) = (responded_at is not null)
-  )
-);
-alter table public.slot_offer_invitations enable row level security;
-comment on table public.slot_offer_invitations is
-  'One invitation of one patient to one slot offer. pending (email not yet accepted by Resend) → sent → accepted | declined | expired | withdrawn (slot taken or appointment restored); failed: Resend refused the email for good (last_error says why).';
-comment on column public.slot_offer_invitations.token_hash is 'SHA-256 of the link token.';
-comment on column public.slot_offer_invitations.pending_token is
-  'The plain link token, kept only until the email is accepted (a retried send reuses it), then erased.';
-comment on column public.slot_offer_invitations.email_id is 'Resend''s id of the invitation email.';
-comment on column public.slot_offer_invitations.confirmation_email_id is
-  'Resend''s id of the booking confirmation (accepted invitations).';
-
-create index invitations_open_by_expiry on public.slot_offer_invitations (expires_at)
-  where status in ('pending', 'sent');
-create index invitations_by_sent_at on public.slot_offer_invitations (sent_at desc);
-create index invitations_by_waitlist on public.slot_offer_invitations (waitlist_id);
-
-create table public.waitlist_trigger_logs (
-  id bigint generated always as identity primary key,
-  slot_offer_id uuid references public.appointment_slot_offers (id) on delete set null,
-  appointment_id uuid,
-  invitation_id uuid,
-  trigger_type text not null check (trigger_type in (
-    'cancellation', 'restore', 'wave', 'invitation_email', 'response', 'booking_email',
-    'offer_closed', 'monitor'
-  )),
-  status text not null check (status in ('success', 'error', 'skipped')),
-  message text,
-  error_message text,
-  retry_count int not null default 0 check (retry_count >= 0),
-  details jsonb not null default '{}',
-  created_at timestamptz not null default now()
-);
-alter table public.waitlist_trigger_logs enable row level security;
-comment on table public.waitlist_trigger_logs is
-  'One row per step of the waitlist flow: cancellation (offer opened or skipped, and why), restore, wave, invitation_email, response, booking_email, offer_closed, monitor. status: success | error | skipped; retry_count: earlier attempts of the same step.';
-
-create index waitlist_trigger_logs_created on public.waitlist_trigger_logs (created_at desc);
-create index waitlist_trigger_logs_offer on public.waitlist_trigger_logs (slot_offer_id);
-create index waitlist_trigger_logs_errors on public.waitlist_trigger_logs (created_at desc)
-  where status = 'error';
-
--- The ranking query walks this index in order and stops at the wave size; the included columns
--- let it turn away entries of another practitioner or outside their dates without reading the
--- table.
-create index waitlist_candidates on public.waitlist
-  (appointment_type_id, priority desc, created_at, id)
-  include (practitioner_id, patient_id, earliest_date, latest_date)
-  where status = 'active' and consent_automated_notifications;
-create index waitlist_by_patient on public.waitlist (patient_id);
-create index waitlist_availability_by_entry on public.waitlist_availability (waitlist_id);
-
--- =============================================================================================
--- Helper functions
--- =============================================================================================
-
-/* The settings row. */
+-- The settings row.
 create function waitlist_internal.settings() returns public.waitlist_settings
 language plpgsql
 stable
@@ -254,29 +26,9 @@ begin
 end
 $$;
 comment on function waitlist_internal.settings() is 'The single row of public.waitlist_settings.';
+revoke all on function waitlist_internal.settings() from public, anon, authenticated;
 
-/* Refuses an unknown time zone in the settings: every local-time rule depends on it. */
-create function waitlist_internal.check_settings() returns trigger
-language plpgsql
-set search_path = ''
-as $$
-begin
-  if not exists (select from pg_catalog.pg_timezone_names z where z.name = new.clinic_time_zone) then
-    raise exception using errcode = '22023',
-      message = format('Unknown time zone "%s": use an IANA name such as Europe/Paris', new.clinic_time_zone);
-  end if;
-  new.updated_at := now();
-  return new;
-end
-$$;
-comment on function waitlist_internal.check_settings() is
-  'Trigger: refuses an unknown clinic_time_zone and keeps updated_at.';
-
-create trigger check_settings
-before insert or update on public.waitlist_settings
-for each row execute function waitlist_internal.check_settings();
-
-/* A new link token: 32 random bytes, base64url without padding (43 characters). */
+-- A new link token: 32 random bytes, base64url without padding (43 characters).
 create function waitlist_internal.new_link_token() returns text
 language sql
 volatile
@@ -286,8 +38,9 @@ as $$
 $$;
 comment on function waitlist_internal.new_link_token() is
   'A random link token: 256 bits, base64url, 43 characters.';
+revoke all on function waitlist_internal.new_link_token() from public, anon, authenticated;
 
-/* The hash under which a link token is stored. */
+-- The hash under which a link token is stored.
 create function waitlist_internal.token_hash(p_token text) returns bytea
 language sql
 immutable
@@ -296,11 +49,10 @@ as $$
   select pg_catalog.sha256(convert_to(coalesce(p_token, ''), 'UTF8'))
 $$;
 comment on function waitlist_internal.token_hash(text) is 'SHA-256 of a link token.';
+revoke all on function waitlist_internal.token_hash(text) from public, anon, authenticated;
 
-/*
- * When a wave due at p_at may go: at p_at, or at the end of the quiet hours when p_at falls in
- * them — unless the offer closes (p_closes_at) before that morning, then at p_at.
- */
+-- When a wave due at p_at may go: at p_at, or at the end of the quiet hours when p_at falls in
+-- them — unless the offer closes (p_closes_at) before that morning, then at p_at.
 create function waitlist_internal.after_quiet_hours(
   p_at timestamptz,
   p_closes_at timestamptz,
@@ -340,8 +92,9 @@ end
 $$;
 comment on function waitlist_internal.after_quiet_hours(timestamptz, timestamptz, public.waitlist_settings) is
   'p_at, or the end of the quiet hours when p_at falls in them (clinic time), unless the offer closes first.';
+revoke all on function waitlist_internal.after_quiet_hours(timestamptz, timestamptz, public.waitlist_settings) from public, anon, authenticated;
 
-/* Appends one row to waitlist_trigger_logs. */
+-- Appends one row to waitlist_trigger_logs.
 create function waitlist_internal.log(
   p_trigger_type text,
   p_status text,
@@ -365,8 +118,9 @@ as $$
 $$;
 comment on function waitlist_internal.log(text, text, text, uuid, uuid, uuid, text, int, jsonb, timestamptz) is
   'Writes one waitlist_trigger_logs row.';
+revoke all on function waitlist_internal.log(text, text, text, uuid, uuid, uuid, text, int, jsonb, timestamptz) from public, anon, authenticated;
 
-/* What emails and pages show about an offer's slot (both names of the appointment type). */
+-- What emails and pages show about an offer's slot (both names of the appointment type).
 create function waitlist_internal.slot_json(p_offer_id uuid) returns jsonb
 language sql
 stable
@@ -389,11 +143,10 @@ as $$
 $$;
 comment on function waitlist_internal.slot_json(uuid) is
   'The slot of an offer as JSON: starts_at, ends_at, time_zone, clinic_name, practitioner_name, appointment_type, appointment_type_en.';
+revoke all on function waitlist_internal.slot_json(uuid) from public, anon, authenticated;
 
-/*
- * Closes an open offer: expired (its open invitations expire) or withdrawn (they are
- * withdrawn). Does nothing to an offer that is no longer open. Filling is waitlist_respond's job.
- */
+-- Closes an open offer: expired (its open invitations expire) or withdrawn (they are
+-- withdrawn). Does nothing to an offer that is no longer open. Filling is waitlist_respond's job.
 create function waitlist_internal.close_offer(
   p_offer_id uuid,
   p_status text,
@@ -431,11 +184,10 @@ end
 $$;
 comment on function waitlist_internal.close_offer(uuid, text, text, timestamptz) is
   'Closes an open offer as expired or withdrawn, with its open invitations; logs it. Returns false when the offer was not open.';
+revoke all on function waitlist_internal.close_offer(uuid, text, text, timestamptz) from public, anon, authenticated;
 
-/*
- * Opens the slot offer of a cancelled appointment, or says why not (already past, inside the
- * cutoff, an offer already open). Enqueues the first wave, after the quiet hours. Logs either way.
- */
+-- Opens the slot offer of a cancelled appointment, or says why not (already past, inside the
+-- cutoff, an offer already open). Enqueues the first wave, after the quiet hours. Logs either way.
 create function waitlist_internal.open_offer(p_appointment public.appointments, p_now timestamptz)
 returns uuid
 language plpgsql
@@ -495,11 +247,10 @@ end
 $$;
 comment on function waitlist_internal.open_offer(public.appointments, timestamptz) is
   'Opens the slot offer of a cancelled appointment and enqueues its first wave, or logs why not. Returns the offer id or null.';
+revoke all on function waitlist_internal.open_offer(public.appointments, timestamptz) from public, anon, authenticated;
 
-/*
- * The state of an invitation as its link shows it: open (can be answered), already_answered,
- * already_taken, withdrawn, expired.
- */
+-- The state of an invitation as its link shows it: open (can be answered), already_answered,
+-- already_taken, withdrawn, expired.
 create function waitlist_internal.invitation_state(
   p_invitation public.slot_offer_invitations,
   p_offer public.appointment_slot_offers,
@@ -520,8 +271,9 @@ as $$
 $$;
 comment on function waitlist_internal.invitation_state(public.slot_offer_invitations, public.appointment_slot_offers, timestamptz) is
   'open | already_answered | already_taken | withdrawn | expired, for an invitation and its offer at p_now.';
+revoke all on function waitlist_internal.invitation_state(public.slot_offer_invitations, public.appointment_slot_offers, timestamptz) from public, anon, authenticated;
 
-/* The JSON a link's page is drawn from. */
+-- The JSON a link's page is drawn from.
 create function waitlist_internal.invitation_json(
   p_invitation public.slot_offer_invitations,
   p_state text,
@@ -543,8 +295,9 @@ as $$
 $$;
 comment on function waitlist_internal.invitation_json(public.slot_offer_invitations, text, jsonb) is
   'Page data of an invitation: state, locale, first name, earlier answer, slot.';
+revoke all on function waitlist_internal.invitation_json(public.slot_offer_invitations, text, jsonb) from public, anon, authenticated;
 
-/* What process-cancellation needs to email an offer's pending invitations. */
+-- What process-cancellation needs to email an offer's pending invitations.
 create function waitlist_internal.wave_json(p_offer_id uuid, p_wave int, p_note text) returns jsonb
 language sql
 stable
@@ -581,89 +334,21 @@ as $$
 $$;
 comment on function waitlist_internal.wave_json(uuid, int, text) is
   'The pending invitations of an offer with their plain tokens, the slot, sender and link base.';
+revoke all on function waitlist_internal.wave_json(uuid, int, text) from public, anon, authenticated;
 
 -- =============================================================================================
--- Triggers
+-- Callable functions (public, service role only)
 -- =============================================================================================
 
-/*
- * A status change into 'cancelled' opens a slot offer (or logs why not); a change out of it
- * withdraws the open offer. Never blocks the admin's UPDATE: an unexpected error is logged as
- * an error row, and monitor-waitlist-system opens the offer later.
- */
-create function public.handle_appointment_cancellation() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_offer_id uuid;
-begin
-  if new.status = 'cancelled' and old.status is distinct from 'cancelled' then
-    begin
-      perform waitlist_internal.open_offer(new, now());
-    exception when others then
-      perform waitlist_internal.log(
-        'cancellation', 'error', 'Opening the slot offer failed; monitor-waitlist-system will retry',
-        p_appointment_id => new.id, p_error_message => sqlerrm,
-        p_details => jsonb_build_object('sqlstate', sqlstate));
-    end;
-  elsif old.status = 'cancelled' and new.status <> 'cancelled' then
-    for v_offer_id in
-      select o.id from public.appointment_slot_offers o
-      where o.appointment_id = new.id and o.status = 'open'
-    loop
-      perform waitlist_internal.close_offer(v_offer_id, 'withdrawn', 'the cancelled appointment was restored');
-      perform waitlist_internal.log(
-        'restore', 'success', 'Appointment restored before the slot was filled',
-        p_slot_offer_id => v_offer_id, p_appointment_id => new.id);
-    end loop;
-  end if;
-  return null;
-end
-$$;
-comment on function public.handle_appointment_cancellation() is
-  'Trigger on appointments.status: cancelled → opens a slot offer and enqueues its first wave (or logs why not); restored → withdraws the open offer.';
-
-create trigger handle_appointment_cancellation
-after update of status on public.appointments
-for each row
-when (old.status is distinct from new.status)
-execute function public.handle_appointment_cancellation();
-
--- =============================================================================================
--- Policies
--- =============================================================================================
-
-create policy "Clinic admins manage waitlist settings" on public.waitlist_settings
-  for all to authenticated using (public.is_clinic_admin()) with check (public.is_clinic_admin());
-create policy "Clinic admins manage the waitlist" on public.waitlist
-  for all to authenticated using (public.is_clinic_admin()) with check (public.is_clinic_admin());
-create policy "Clinic admins manage availability windows" on public.waitlist_availability
-  for all to authenticated using (public.is_clinic_admin()) with check (public.is_clinic_admin());
-create policy "Clinic admins read slot offers" on public.appointment_slot_offers
-  for select to authenticated using (public.is_clinic_admin());
-create policy "Clinic admins read invitations" on public.slot_offer_invitations
-  for select to authenticated using (public.is_clinic_admin());
-create policy "Clinic admins read waitlist logs" on public.waitlist_trigger_logs
-  for select to authenticated using (public.is_clinic_admin());
-
--- =============================================================================================
--- Callable functions (service role only)
--- =============================================================================================
-
-/*
- * The ranked candidates for an offer, with why each is eligible: the operators' tool as much as
- * the flow's. Walks the waitlist_candidates index in rank order and stops at p_limit. The
- * availability window, the filter that turns most entries away, is checked before the patient
- * is looked up, and the planner keeps that order (join_collapse_limit = 1); the query is planned
- * once per connection (a generic plan), since planning it at every call cost more than running
- * it. `bash scripts/bench.sh waitlist candidates` measures what each of these is worth.
- */
+-- The ranked candidates for an offer, with why each is eligible: the operators' tool as much as
+-- the flow's. Walks the waitlist_candidates index in rank order and stops at p_limit. The
+-- availability window, the filter that turns most entries away, is checked before the patient
+-- is looked up, and the planner keeps that order (join_collapse_limit = 1); the query is planned
+-- once per connection (a generic plan), since planning it at every call cost more than running
+-- it. `bash scripts/bench.sh waitlist candidates` measures what each of these is worth.
 create function public.get_eligible_waitlist_candidates(
   p_slot_offer_id uuid,
-  p_limit int default null,
-  p_now timestamptz default now()
+  p_limit int default null
 )
 returns table (
   rank int,
@@ -759,17 +444,17 @@ begin
   limit p_limit;
 end
 $$;
-comment on function public.get_eligible_waitlist_candidates(uuid, int, timestamptz) is
+comment on function public.get_eligible_waitlist_candidates(uuid, int) is
   'Ranked waitlist candidates for a slot offer, with why each is eligible: active, consenting, with an email, same appointment type, this practitioner or any, the slot within the dates and an availability window (clinic time), no overlapping appointment, not the cancelling patient, not yet invited. Rank: priority (higher first), then longest waiting. p_limit null: all. Planned once per connection, joins in the written order.';
+revoke all on function public.get_eligible_waitlist_candidates(uuid, int) from public, anon, authenticated;
+grant execute on function public.get_eligible_waitlist_candidates(uuid, int) to service_role;
 
-/*
- * Opens wave p_wave of an offer (called by process-cancellation for an `offer_wave` job):
- * creates up to wave_size invitations for the best candidates, one per patient, and schedules
- * the next wave when the wave is full. A patient with several matching entries is ranked once
- * per entry, so the ranking is read further until the wave is full or has nobody left. Safe to
- * call again: invitations still waiting for their email are returned instead (with their
- * tokens), and a wave already opened creates nothing.
- */
+-- Opens wave p_wave of an offer (called by process-cancellation for an `offer_wave` job):
+-- creates up to wave_size invitations for the best candidates, one per patient, and schedules
+-- the next wave when the wave is full. A patient with several matching entries is ranked once
+-- per entry, so the ranking is read further until the wave is full or has nobody left. Safe to
+-- call again: invitations still waiting for their email are returned instead (with their
+-- tokens), and a wave already opened creates nothing.
 create function public.waitlist_open_wave(
   p_slot_offer_id uuid,
   p_wave int,
@@ -789,7 +474,8 @@ declare
   v_look int := v_settings.wave_size * 2;
   v_next timestamptz;
 begin
-  select * into v_offer from public.appointment_slot_offers o where o.id = p_slot_offer_id for update;
+  select * into v_offer from public.appointment_slot_offers o where o.id = p_slot_offer_id
+  for no key update;
   if not found then
     raise no_data_found using message = format('Slot offer %s does not exist', p_slot_offer_id);
   end if;
@@ -813,7 +499,7 @@ begin
   -- had more to give (already invited patients drop out of it).
   loop
     with ranked as materialized (
-      select c.* from public.get_eligible_waitlist_candidates(v_offer.id, v_look, p_now) c
+      select c.* from public.get_eligible_waitlist_candidates(v_offer.id, v_look) c
     ),
     best as (
       select distinct on (r.patient_id) r.*
@@ -889,12 +575,12 @@ end
 $$;
 comment on function public.waitlist_open_wave(uuid, int, int, timestamptz) is
   'Opens wave p_wave of a slot offer: invitations for the best candidates, one per patient (returned with their plain tokens for the email), the next wave scheduled when the wave is full. Idempotent: returns the invitations still waiting for their email instead of creating more. Service role only.';
+revoke all on function public.waitlist_open_wave(uuid, int, int, timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_open_wave(uuid, int, int, timestamptz) to service_role;
 
-/*
- * Records what Resend answered for invitation emails: p_results is an array of
- * {invitation_id, email_id} (accepted) or {invitation_id, error, permanent} (refused; permanent
- * marks the invitation failed). Accepted emails erase the plain token.
- */
+-- Records what Resend answered for invitation emails: p_results is an array of
+-- {invitation_id, email_id} (accepted) or {invitation_id, error, permanent} (refused; permanent
+-- marks the invitation failed). Accepted emails erase the plain token.
 create function public.waitlist_record_invitation_emails(
   p_results jsonb,
   p_now timestamptz default now()
@@ -906,6 +592,14 @@ as $$
 declare
   v_count int;
 begin
+  -- The offers before their invitations, as every path locks them (see
+  -- waitlist_record_booking_email): the log rows' foreign keys take these locks anyway.
+  perform from public.appointment_slot_offers o
+  where o.id in (select i.slot_offer_id from public.slot_offer_invitations i
+                 where i.id in (select (r ->> 'invitation_id')::uuid
+                                from jsonb_array_elements(p_results) r))
+  order by o.id
+  for key share;
   with results as (
     select * from jsonb_to_recordset(p_results)
       as r(invitation_id uuid, email_id text, error text, permanent boolean)
@@ -948,8 +642,10 @@ end
 $$;
 comment on function public.waitlist_record_invitation_emails(jsonb, timestamptz) is
   'Records Resend''s answers for invitation emails ([{invitation_id, email_id} | {invitation_id, error, permanent}]) and logs each. Returns the number recorded. Service role only.';
+revoke all on function public.waitlist_record_invitation_emails(jsonb, timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_record_invitation_emails(jsonb, timestamptz) to service_role;
 
-/* What a link shows, without changing anything (GET and HEAD: mail scanners open links). */
+-- What a link shows, without changing anything (GET and HEAD: mail scanners open links).
 create function public.waitlist_invitation_view(p_token text, p_now timestamptz default now())
 returns jsonb
 language plpgsql
@@ -973,16 +669,16 @@ end
 $$;
 comment on function public.waitlist_invitation_view(text, timestamptz) is
   'Read-only: the state of the invitation behind a link token (open, already_answered, already_taken, withdrawn, expired, unknown) with its slot. Service role only.';
+revoke all on function public.waitlist_invitation_view(text, timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_invitation_view(text, timestamptz) to service_role;
 
-/*
- * Answers an invitation. Accept books the slot, first come first served: the offer row is
- * locked, so of many simultaneous acceptances one books and the others see already_taken.
- * Booking creates the appointment, fills the offer, fulfils the waitlist entry, withdraws the
- * other open invitations and enqueues the confirmation email. The patient's calendar is checked
- * again first: an appointment booked elsewhere at that time since the invitation went out
- * answers time_conflict and books nothing. Decline records the answer; the patient stays on the
- * list. States returned: booked, declined, or why nothing changed.
- */
+-- Answers an invitation. Accept books the slot, first come first served: the offer row is
+-- locked, so of many simultaneous acceptances one books and the others see already_taken.
+-- Booking creates the appointment, fills the offer, fulfils the waitlist entry, withdraws the
+-- other open invitations and enqueues the confirmation email. The patient's calendar is checked
+-- again first: an appointment booked elsewhere at that time since the invitation went out
+-- answers time_conflict and books nothing. Decline records the answer; the patient stays on the
+-- list. States returned: booked, declined, or why nothing changed.
 create function public.waitlist_respond(
   p_token text,
   p_action text,
@@ -1007,14 +703,16 @@ begin
   if not found then
     return jsonb_build_object('state', 'unknown');
   end if;
-  -- Locks in the order every writer uses (offer, then its invitations): the offer lock makes
-  -- simultaneous acceptances of one slot take turns, and the second sees it filled.
+  -- Locks in the order every path uses (offer, then its invitations): the offer lock makes
+  -- simultaneous acceptances of one slot take turns, and the second sees it filled. NO KEY
+  -- UPDATE (no key changes here) leaves the key-share locks of foreign keys pointing at the
+  -- offer (log rows written by other transactions) free to go.
   select * into v_offer from public.appointment_slot_offers o
   where o.id = v_invitation.slot_offer_id
-  for update;
+  for no key update;
   select * into v_invitation from public.slot_offer_invitations i
   where i.id = v_invitation.id
-  for update;
+  for no key update;
 
   v_state := waitlist_internal.invitation_state(v_invitation, v_offer, p_now);
   if v_state <> 'open' then
@@ -1102,8 +800,10 @@ end
 $$;
 comment on function public.waitlist_respond(text, text, timestamptz) is
   'Answers the invitation behind a link token with accept or decline. Accept books atomically (first come, first served) unless the patient has another appointment at that time. Returns {state: booked | declined | time_conflict | already_answered | already_taken | withdrawn | expired | unknown, ...page data}. Service role only.';
+revoke all on function public.waitlist_respond(text, text, timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_respond(text, text, timestamptz) to service_role;
 
-/* What the confirmation email of a booking needs. */
+-- What the confirmation email of a booking needs.
 create function public.waitlist_booking_email(p_invitation_id uuid) returns jsonb
 language plpgsql
 stable
@@ -1127,8 +827,10 @@ end
 $$;
 comment on function public.waitlist_booking_email(uuid) is
   'Data of the booking confirmation email of an accepted invitation (recipient, locale, slot, sender; confirmation_email_id when already sent). Service role only.';
+revoke all on function public.waitlist_booking_email(uuid) from public, anon, authenticated;
+grant execute on function public.waitlist_booking_email(uuid) to service_role;
 
-/* Records the confirmation email's outcome (email_id, or error). */
+-- Records the confirmation email's outcome (email_id, or error).
 create function public.waitlist_record_booking_email(
   p_invitation_id uuid,
   p_email_id text default null,
@@ -1143,6 +845,13 @@ as $$
 declare
   v_invitation public.slot_offer_invitations;
 begin
+  -- The offer before the invitation, as every path locks them: the log row's foreign key
+  -- takes this key-share lock anyway, and taken after the invitation's it could wait for
+  -- waitlist_respond, which holds the offer and waits for the invitation (40P01).
+  perform from public.appointment_slot_offers o
+  where o.id = (select i.slot_offer_id from public.slot_offer_invitations i
+                where i.id = p_invitation_id)
+  for key share;
   update public.slot_offer_invitations i
   set confirmation_email_id = coalesce(i.confirmation_email_id, p_email_id),
       confirmation_sent_at = case when p_email_id is not null
@@ -1165,12 +874,12 @@ end
 $$;
 comment on function public.waitlist_record_booking_email(uuid, text, text, int, timestamptz) is
   'Records the outcome of a booking confirmation email and logs it. Service role only.';
+revoke all on function public.waitlist_record_booking_email(uuid, text, text, int, timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_record_booking_email(uuid, text, text, int, timestamptz) to service_role;
 
-/*
- * Closes what is due: invitations past their expiry, offers past their cutoff, and offers with
- * no wave planned and no invitation left open. Run every minute by the pg_cron job
- * waitlist-expire.
- */
+-- Closes what is due: invitations past their expiry, offers past their cutoff, and offers with
+-- no wave planned and no invitation left open. Run every minute by the pg_cron job
+-- waitlist-expire.
 create function public.waitlist_expire_due(p_now timestamptz default now())
 returns jsonb
 language plpgsql
@@ -1187,7 +896,7 @@ begin
     select o.id from public.appointment_slot_offers o
     where o.id in (select i.slot_offer_id from public.slot_offer_invitations i
                    where i.status in ('pending', 'sent') and i.expires_at <= p_now)
-    for update skip locked
+    for no key update skip locked
   )
   update public.slot_offer_invitations i
   set status = 'expired', pending_token = null, updated_at = p_now
@@ -1204,7 +913,7 @@ begin
            or (o.next_wave_at is null and o.waves_sent > 0
                and not exists (select from public.slot_offer_invitations i
                                where i.slot_offer_id = o.id and i.status in ('pending', 'sent'))))
-    for update skip locked
+    for no key update skip locked
   loop
     if waitlist_internal.close_offer(v_offer.id, 'expired', v_offer.reason, p_now) then
       v_offers := v_offers + 1;
@@ -1215,12 +924,12 @@ end
 $$;
 comment on function public.waitlist_expire_due(timestamptz) is
   'Expires invitations past expires_at and closes offers past their cutoff or with nothing left to do. Returns {invitations_expired, offers_expired}. Run by the pg_cron job waitlist-expire; service role only.';
+revoke all on function public.waitlist_expire_due(timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_expire_due(timestamptz) to service_role;
 
-/*
- * The monitor: closes what is due, repairs what is overdue (a cancellation whose offer failed to
- * open, an open offer whose due wave has no job, a due job nobody woke) and returns the
- * statistics. With the job core it should find nothing to repair.
- */
+-- The monitor: closes what is due, repairs what is overdue (a cancellation whose offer failed to
+-- open, an open offer whose due wave has no job, a due job nobody woke) and returns the
+-- statistics. With the job core it should find nothing to repair.
 create function public.waitlist_monitor(p_now timestamptz default now())
 returns jsonb
 language plpgsql
@@ -1249,7 +958,7 @@ begin
       and not exists (select from public.waitlist_trigger_logs l
                       where l.appointment_id = a.id and l.trigger_type = 'cancellation'
                         and l.status = 'skipped' and l.created_at >= a.cancelled_at)
-    for update of a skip locked
+    for no key update of a skip locked
   loop
     if waitlist_internal.open_offer(v_appointment, p_now) is not null then
       v_reopened := v_reopened + 1;
@@ -1264,7 +973,7 @@ begin
       and not exists (select from jobs.jobs j
                       where j.queue = 'waitlist' and j.subject = 'slot_offer:' || o.id
                         and j.state in ('waiting', 'running', 'retrying'))
-    for update of o skip locked
+    for no key update of o skip locked
   loop
     perform jobs.enqueue(
       p_queue => 'waitlist',
@@ -1328,85 +1037,5 @@ end
 $$;
 comment on function public.waitlist_monitor(timestamptz) is
   'Closes what is due, repairs what is overdue (offers that failed to open, waves without a job, unwoken jobs) and returns the waitlist''s statistics as JSON. Called by monitor-waitlist-system; service role only.';
-
-/* The pg_cron job monitor-waitlist-system calls the function of that name through pg_net. */
-create function waitlist_internal.request_monitor() returns bigint
-language plpgsql
-security definer
-set search_path = ''
-as $$
-declare
-  v_url text;
-  v_secret text;
-begin
-  select max(s.decrypted_secret) filter (where s.name = 'project_url'),
-         max(s.decrypted_secret) filter (where s.name = 'cron_secret')
-    into v_url, v_secret
-  from vault.decrypted_secrets s
-  where s.name in ('project_url', 'cron_secret');
-  if coalesce(v_url, '') = '' or coalesce(v_secret, '') = '' then
-    raise warning 'monitor-waitlist-system not called: Vault secrets project_url and cron_secret are needed';
-    return null;
-  end if;
-  return net.http_post(
-    url := rtrim(v_url, '/') || '/functions/v1/monitor-waitlist-system',
-    body := jsonb_build_object('reason', 'cron'),
-    headers := jsonb_build_object('Content-Type', 'application/json',
-                                  'Authorization', 'Bearer ' || v_secret));
-end
-$$;
-comment on function waitlist_internal.request_monitor() is
-  'Queues a pg_net POST to <project_url>/functions/v1/monitor-waitlist-system with the cron secret (both from Vault).';
-
--- =============================================================================================
--- Queue, cron jobs and grants
--- =============================================================================================
-
-select jobs.create_queue(
-  p_name => 'waitlist',
-  p_function_name => 'process-cancellation',
-  p_max_attempts => 8,
-  p_lease_seconds => 60,
-  p_batch_size => 100
-);
-
-select cron.schedule('waitlist-expire', '* * * * *', 'select public.waitlist_expire_due()');
-select cron.schedule('monitor-waitlist-system', '*/15 * * * *',
-                     'select waitlist_internal.request_monitor()');
-
-revoke all on public.waitlist_settings, public.waitlist, public.waitlist_availability,
-  public.appointment_slot_offers, public.slot_offer_invitations, public.waitlist_trigger_logs
-  from anon, authenticated;
-grant select, insert, update, delete on public.waitlist, public.waitlist_availability
-  to authenticated, service_role;
-grant select, update on public.waitlist_settings to authenticated, service_role;
-grant select on public.appointment_slot_offers, public.slot_offer_invitations,
-  public.waitlist_trigger_logs to authenticated;
-grant select, insert, update, delete on public.appointment_slot_offers,
-  public.slot_offer_invitations, public.waitlist_trigger_logs to service_role;
-
--- Helpers stay internal. The default privilege at the top cannot take back the EXECUTE that
--- PUBLIC gets on every new function (a per-schema default only adds to the global one).
-revoke all on all functions in schema waitlist_internal from public;
-
-revoke all on function public.handle_appointment_cancellation() from public, anon, authenticated;
-revoke all on function public.get_eligible_waitlist_candidates(uuid, int, timestamptz),
-  public.waitlist_open_wave(uuid, int, int, timestamptz),
-  public.waitlist_record_invitation_emails(jsonb, timestamptz),
-  public.waitlist_invitation_view(text, timestamptz),
-  public.waitlist_respond(text, text, timestamptz),
-  public.waitlist_booking_email(uuid),
-  public.waitlist_record_booking_email(uuid, text, text, int, timestamptz),
-  public.waitlist_expire_due(timestamptz),
-  public.waitlist_monitor(timestamptz)
-  from public, anon, authenticated;
-grant execute on function public.get_eligible_waitlist_candidates(uuid, int, timestamptz),
-  public.waitlist_open_wave(uuid, int, int, timestamptz),
-  public.waitlist_record_invitation_emails(jsonb, timestamptz),
-  public.waitlist_invitation_view(text, timestamptz),
-  public.waitlist_respond(text, text, timestamptz),
-  public.waitlist_booking_email(uuid),
-  public.waitlist_record_booking_email(uuid, text, text, int, timestamptz),
-  public.waitlist_expire_due(timestamptz),
-  public.waitlist_monitor(timestamptz)
-  to service_role;
+revoke all on function public.waitlist_monitor(timestamptz) from public, anon, authenticated;
+grant execute on function public.waitlist_monitor(timestamptz) to service_role;
