@@ -9,7 +9,7 @@ import { Resend } from "resend";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
 import type { StandInStats } from "../../scripts/platform/stand_ins/kit/control_client.ts";
-import { resendControl, type StoredEmail } from "../../scripts/platform/stand_ins/resend/email.ts";
+import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 import {
   type ResendStandInOptions,
   startResendStandIn,
