@@ -19,7 +19,11 @@
 import postgres from "postgres";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
-import type { Counters } from "../platform/resend/state.ts";
+import {
+  type ResendControl,
+  resendControl,
+  type StoredEmail,
+} from "../platform/stand_ins/resend/email.ts";
 import { sha256Hex } from "../../supabase/functions/_shared/sha256.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -124,28 +128,11 @@ const ID = (prefix: string, kind: string, n: string) => `md5('${prefix}-${kind}-
 
 // --- The Resend stand-in's control API ------------------------------------------------------
 
-interface StoredEmail {
-  id: string;
-  created_at: string;
-  to: string[];
-  subject: string;
-  html?: string;
-  text?: string;
-  idempotency_key: string | null;
-}
-
-/** `GET /_local/stats`: the stand-in's counters and how many emails it holds. */
-type StandInStats = Counters & { emails_stored: number };
-
-async function standIn<T>(path: string, init?: RequestInit): Promise<T> {
-  const res = await fetch(`${platform!.resendUrl}${path}`, init);
-  if (!res.ok) {
-    throw new Error(`${init?.method ?? "GET"} ${path}: ${res.status} ${await res.text()}`);
-  }
-  return await res.json() as T;
-}
-const standInStats = () => standIn<StandInStats>("/_local/stats");
-const standInEmail = (id: string) => standIn<StoredEmail>(`/_local/emails/${id}`);
+let resendStandIn: ResendControl | undefined;
+/** The control client of the bench platform's Resend stand-in. */
+const standIn = () => resendStandIn ??= resendControl(platform!.standIns.resend.url);
+const standInStats = () => standIn().stats();
+const standInEmail = (id: string) => standIn().get(id);
 
 /** The link tokens an email carries (its accept and decline links share one). */
 function tokensOf(email: StoredEmail): Set<string> {
@@ -468,9 +455,8 @@ async function burstSection() {
   const ids = await bookedAppointments(db, "clinic", BURST);
   // A clean stand-in (emails, counters, rate-limit windows), and the sender's own one-second
   // window emptied.
-  await standIn("/_local/emails", { method: "DELETE" });
-  const limit = (await standIn<{ requests_per_second: number }>("/_local/rate-limit"))
-    .requests_per_second;
+  await standIn().reset();
+  const limit = await standIn().rateLimit.get();
   await sleep(1100);
 
   const { committedAt, offerIds } = await cancelTogether(db, ids);
@@ -482,7 +468,7 @@ async function burstSection() {
            encode(i.token_hash, 'hex') as token_hash
     from public.slot_offer_invitations i
     where i.slot_offer_id = any(${offerIds}::uuid[]) and i.wave = 1`;
-  const listed = (await standIn<{ data: StoredEmail[] }>("/_local/emails?limit=100000")).data;
+  const listed = await standIn().list({ limit: 100_000 });
 
   // Integrity: every invitation sent once, with its own email, and nothing else sent.
   const byHash = new Map(invitations.map((i) => [i.token_hash as string, i]));
@@ -1011,7 +997,7 @@ try {
   console.log(
     `bench platform up in ${
       round((performance.now() - started) / 1000)
-    } s (db ${platform.cfg.dbUrl}, Resend stand-in ${platform.resendUrl})`,
+    } s (db ${platform.cfg.dbUrl}, Resend stand-in ${platform.standIns.resend.url})`,
   );
   await db`
     update public.waitlist_settings

@@ -1,8 +1,8 @@
 /**
  * Starts the whole local platform for a profile: Postgres with pg_cron and Supabase's
  * stand-ins, the migrations, the pg_net worker, the stand-ins for the SaaS the functions call
- * (Resend on `saasPortBase`), the API gateway with the edge functions.
- * Returns a handle whose `stop()` ends every process it started.
+ * (every entry of stand_ins/registry.ts, from `saasPortBase` on), the API gateway with the edge
+ * functions. Returns a handle whose `stop()` ends every process it started.
  */
 import { type PlatformConfig, platformConfig, type Profile, PROJECT_ROOT } from "./config.ts";
 import { readEnvFile } from "./env_file.ts";
@@ -18,18 +18,25 @@ import {
 } from "./postgres.ts";
 import { startPgNetWorker } from "./pg_net_worker.ts";
 import { startGateway } from "./gateway/server.ts";
-import { startResendStandIn } from "./resend/server.ts";
-import { DEFAULT_REQUESTS_PER_SECOND } from "./resend/rate_limiter.ts";
+import {
+  type RegisteredStandIn,
+  STAND_INS,
+  type StandInName,
+  type StartedStandIn,
+} from "./stand_ins/registry.ts";
 
-/** The API key the Resend stand-in accepts when `.env` sets none. Local only. */
-export const LOCAL_RESEND_API_KEY = "re_local_stand_in_not_a_real_key";
+/** A running stand-in, as the platform exposes it. */
+export interface PlatformStandIn {
+  /** Base URL: the provider's API (e.g. `RESEND_BASE_URL`), its page and `/_local/`. */
+  url: string;
+}
 
 export interface Platform {
   cfg: PlatformConfig;
   /** What edge functions and tests see: Supabase's variables plus the project's `.env`. */
   env: Record<string, string>;
-  /** Base URL of the Resend stand-in: its API (`RESEND_BASE_URL`) and its inbox page. */
-  resendUrl: string;
+  /** Each stand-in of the registry by name: `platform.standIns.resend.url`. */
+  standIns: Record<StandInName, PlatformStandIn>;
   stop(): Promise<void>;
 }
 
@@ -46,15 +53,36 @@ async function upsertVaultSecret(dbUrl: string, name: string, value: string): Pr
   );
 }
 
-/** The Resend stand-in's rate limit: `RESEND_LOCAL_RATE_LIMIT` (environment, then `.env`). */
-function resendRateLimit(projectEnv: Record<string, string>): number {
-  const raw = Deno.env.get("RESEND_LOCAL_RATE_LIMIT") ?? projectEnv.RESEND_LOCAL_RATE_LIMIT;
-  if (raw === undefined || raw === "") return DEFAULT_REQUESTS_PER_SECOND;
-  const value = Number(raw);
-  if (!Number.isInteger(value) || value < 1) {
-    throw new Error(`RESEND_LOCAL_RATE_LIMIT must be a positive integer, not "${raw}"`);
+/**
+ * Starts every stand-in of the registry, in order; on a failure, stops those already started.
+ * Only the dev profile keeps their items between runs (`fresh` forgets them).
+ */
+async function startStandIns(
+  cfg: PlatformConfig,
+  projectEnv: Record<string, string>,
+  opts: { fresh?: boolean; log: (line: string) => void },
+): Promise<Array<[RegisteredStandIn, StartedStandIn]>> {
+  const started: Array<[RegisteredStandIn, StartedStandIn]> = [];
+  try {
+    for (const entry of STAND_INS as readonly RegisteredStandIn[]) {
+      let persistPath: string | undefined;
+      if (cfg.profile === "dev" && entry.devPersistFile) {
+        persistPath = join(cfg.stateDir, entry.devPersistFile);
+        if (opts.fresh) await Deno.remove(persistPath).catch(() => {});
+      }
+      const standIn = await entry.start({
+        port: cfg.saasPortBase + entry.portOffset,
+        projectEnv,
+        persistPath,
+        log: opts.log,
+      });
+      started.push([entry, standIn]);
+    }
+  } catch (error) {
+    for (const [, standIn] of started.reverse()) await standIn.stop();
+    throw error;
   }
-  return value;
+  return started;
 }
 
 /**
@@ -73,27 +101,20 @@ export async function startPlatform(
     join(PROJECT_ROOT, ".env.example"),
   );
 
-  // The Resend stand-in binds its port first: its port is even, like the local ports Linux
-  // hands to outgoing connections, which the many connections made below could take from it.
-  // Only the dev profile keeps its inbox between runs.
-  const resendApiKey = projectEnv.RESEND_API_KEY || LOCAL_RESEND_API_KEY;
-  const inboxFile = join(cfg.stateDir, "resend_emails.jsonl");
-  if (profile === "dev" && opts.fresh) await Deno.remove(inboxFile).catch(() => {});
-  const resend = await startResendStandIn({
-    port: cfg.saasPortBase,
-    apiKeys: [resendApiKey],
-    requestsPerSecond: resendRateLimit(projectEnv),
-    persistPath: profile === "dev" ? inboxFile : undefined,
-    log,
-  });
+  // The stand-ins bind their ports first: Resend's is even, like the local ports Linux hands to
+  // outgoing connections, which the many connections made below could take from it.
+  const standIns = await startStandIns(cfg, projectEnv, { fresh: opts.fresh, log });
+  const stopStandIns = async () => {
+    for (const [, standIn] of [...standIns].reverse()) await standIn.stop();
+  };
   try {
     await ensureCluster(cfg, { fresh: opts.fresh });
     await startCluster(cfg);
   } catch (error) {
-    await resend.stop();
+    await stopStandIns();
     throw error;
   }
-  const stops: Array<() => Promise<void>> = [() => resend.stop(), () => stopCluster(cfg)];
+  const stops: Array<() => Promise<void>> = [stopStandIns, () => stopCluster(cfg)];
   const stop = async () => {
     for (const fn of stops.reverse()) {
       await fn().catch((e) => log(`stop: ${e instanceof Error ? e.message : e}`));
@@ -106,17 +127,15 @@ export async function startPlatform(
 
     const keys = await localKeys(cfg.jwtSecret);
     const env: Record<string, string> = {
-      // Test runs only: the functions give up on a Resend call after 2 s instead of the
-      // default 10 s, so tests that make the stand-in hang (tests/flows/waitlist_flow_test.ts)
-      // wait for the client's timeout quickly. `.env` can still set another value.
-      ...(profile === "test" ? { RESEND_TIMEOUT_MS: "2000" } : {}),
+      // Defaults a stand-in sets for this profile (e.g. a short Resend timeout in tests, so
+      // that calls made to hang fail fast); `.env` can still set other values.
+      ...Object.assign({}, ...standIns.map(([entry]) => entry.profileDefaults[profile])),
       ...projectEnv,
       SUPABASE_URL: cfg.apiUrl,
       SUPABASE_ANON_KEY: keys.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
       SUPABASE_DB_URL: cfg.dbUrl,
-      RESEND_API_KEY: resendApiKey,
-      RESEND_BASE_URL: resend.url,
+      ...Object.assign({}, ...standIns.map(([, standIn]) => standIn.env)),
     };
     // What hosted projects store once by hand: where wake-ups go and what they present.
     await upsertVaultSecret(cfg.dbUrl, "project_url", cfg.apiUrl);
@@ -126,7 +145,8 @@ export async function startPlatform(
     stops.push(() => pgNet.stop());
     const gateway = await startGateway({ cfg, functionEnv: env, log });
     stops.push(() => gateway.stop());
-    return { cfg, env, resendUrl: resend.url, stop };
+    const urls = Object.fromEntries(standIns.map(([entry, { url }]) => [entry.name, { url }]));
+    return { cfg, env, standIns: urls as Platform["standIns"], stop };
   } catch (error) {
     await stop();
     throw error;

@@ -18,6 +18,12 @@
  */
 import type postgres from "postgres";
 import { escapeHtml } from "../../supabase/functions/_shared/waitlist/html.ts";
+import {
+  type ResendControl,
+  resendControl,
+  type StoredEmail as ResendStoredEmail,
+} from "../../scripts/platform/stand_ins/resend/email.ts";
+import type { FaultRule } from "../../scripts/platform/stand_ins/kit/faults.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { testSql } from "./db.ts";
 import { waitFor, type WaitOptions } from "./wait.ts";
@@ -35,7 +41,8 @@ function env(name: string): string {
 export const FUNCTIONS_URL = `${env("SUPABASE_URL")}/functions/v1`;
 /** The page behind the Accept and Decline links. */
 export const RESPONSE_URL = `${FUNCTIONS_URL}/handle-invitation-response`;
-const RESEND_URL = env("RESEND_BASE_URL").replace(/\/+$/, "");
+/** The control client of the test platform's Resend stand-in. */
+export const resend: ResendControl = resendControl(env("RESEND_BASE_URL"));
 
 // ---------------------------------------------------------------------------------------------
 // Settings
@@ -386,60 +393,29 @@ export async function cronTick(sql: Sql): Promise<void> {
 // The Resend stand-in
 // ---------------------------------------------------------------------------------------------
 
-/** An email as the stand-in stored it. */
-export interface StoredEmail {
-  id: string;
-  from: string;
-  to: string[];
-  subject: string;
-  html: string;
-  text: string;
-  created_at: string;
-  idempotency_key: string | null;
-  tags?: { name: string; value: string }[];
-}
-
-async function control(method: string, path: string, body?: unknown): Promise<unknown> {
-  const res = await fetch(`${RESEND_URL}/_local/${path}`, {
-    method,
-    headers: body === undefined ? {} : { "content-type": "application/json" },
-    body: body === undefined ? undefined : JSON.stringify(body),
-  });
-  const text = await res.text();
-  if (!res.ok) throw new Error(`${method} /_local/${path} answered ${res.status}: ${text}`);
-  return text ? JSON.parse(text) : null;
-}
-
-/** A fault rule of the stand-in (see scripts/platform/resend/faults.ts). */
-export type FaultRule =
-  | {
-    action: "status";
-    status: number;
-    retry_after?: number;
-    name?: string;
-    message?: string;
-    count?: number;
-    fraction?: number;
-    path?: string;
-  }
-  | { action: "hang"; count?: number; path?: string }
-  | { action: "delay"; delay_ms: number; count?: number; path?: string };
+/** An email the waitlist sent, as the stand-in stored it: with both parts (checked on read). */
+export type StoredEmail = ResendStoredEmail & { html: string; text: string };
 
 /** Installs a fault on the stand-in's Resend API. */
 export async function addFault(rule: FaultRule): Promise<void> {
-  await control("POST", "faults", rule);
+  await resend.faults.add(rule);
 }
 
 /** Removes every fault and lets hanging calls go. */
 export async function clearFaults(): Promise<void> {
-  await control("DELETE", "faults");
+  await resend.faults.clear();
 }
 
 /** The emails stored for one recipient, oldest first. */
 export async function emailsTo(recipient: string): Promise<StoredEmail[]> {
-  const query = new URLSearchParams({ to: recipient, limit: "1000" });
-  const { data } = await control("GET", `emails?${query}`) as { data: StoredEmail[] };
-  return data.reverse();
+  const emails = await resend.list({ to: recipient, limit: 1000 });
+  return emails.reverse().map((email) => {
+    assert(
+      email.html !== null && email.text !== null,
+      `email ${email.id} to ${recipient} has both an HTML and a text part`,
+    );
+    return email as StoredEmail;
+  });
 }
 
 /** The emails of each recipient, oldest first. */

@@ -8,7 +8,7 @@ import {
   EmailSender,
   type OutgoingEmail,
 } from "../../supabase/functions/_shared/email_sender.ts";
-import { startResendStandIn } from "../../scripts/platform/resend/server.ts";
+import { startResendStandIn } from "../../scripts/platform/stand_ins/resend/server.ts";
 
 const KEY = "re_test_email_sender";
 

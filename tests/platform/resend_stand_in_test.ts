@@ -8,10 +8,12 @@
 import { Resend } from "resend";
 import { assert, assertEquals, assertMatch, assertRejects } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
+import type { StandInStats } from "../../scripts/platform/stand_ins/kit/control_client.ts";
+import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 import {
   type ResendStandInOptions,
   startResendStandIn,
-} from "../../scripts/platform/resend/server.ts";
+} from "../../scripts/platform/stand_ins/resend/server.ts";
 
 const KEY = "re_test_stand_in_key";
 const FROM = "Clinic <noreply@clinic.example>";
@@ -25,9 +27,9 @@ interface Harness {
   api(method: string, path: string, body?: unknown, headers?: HeadersInit): Promise<Response>;
   /** A call to the control API, answering its JSON. */
   control<T = Record<string, unknown>>(method: string, path: string, body?: unknown): Promise<T>;
-  /** The stored emails, newest first. */
+  /** The stored emails, newest first (`query`: `?to=...&limit=...`), as plain records. */
   emails(query?: string): Promise<Array<Record<string, unknown>>>;
-  stats(): Promise<Record<string, number>>;
+  stats(): Promise<StandInStats<"emails">>;
 }
 
 /** Runs `fn` against a fresh stand-in on a free port (1000 requests/s unless told). */
@@ -49,22 +51,22 @@ async function withStandIn(
       headers: { authorization: `Bearer ${KEY}`, "content-type": "application/json", ...headers },
       body: body === undefined ? undefined : JSON.stringify(body),
     });
-  const control = async <T>(method: string, path: string, body?: unknown): Promise<T> => {
-    const res = await fetch(url + path, {
-      method,
-      body: body === undefined ? undefined : JSON.stringify(body),
-    });
-    return await res.json() as T;
-  };
+  const ctl = resendControl(url);
   const harness: Harness = {
     url,
     client: new Resend(KEY, { baseUrl: url }),
     api,
-    control,
-    emails: async (query = "") =>
-      (await control<{ data: Array<Record<string, unknown>> }>("GET", `/_local/emails${query}`))
-        .data,
-    stats: () => control<Record<string, number>>("GET", "/_local/stats"),
+    control: (method, path, body) => ctl.request(method, path, body),
+    emails: async (query = "") => {
+      const params = new URLSearchParams(query);
+      const limit = params.get("limit");
+      const emails = await ctl.list({
+        to: params.get("to") ?? undefined,
+        limit: limit === null ? undefined : Number(limit),
+      });
+      return emails.map((email) => ({ ...email }));
+    },
+    stats: () => ctl.stats(),
   };
   try {
     await fn(harness);

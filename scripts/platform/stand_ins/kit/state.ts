@@ -1,17 +1,17 @@
 /**
- * What the stand-in's parts share: accepted API keys, emails, idempotency keys, rate limiter,
- * faults and counters.
+ * What the parts of one stand-in share: its items, idempotency keys, rate limiter, faults,
+ * counters and clock. The kit builds it at start (server.ts); the stand-in's routes receive it.
  */
-import type { EmailStore } from "./email_store.ts";
 import type { FaultInjector } from "./faults.ts";
 import type { IdempotencyCache } from "./idempotency.ts";
+import type { ItemStore, StoredItem } from "./item_store.ts";
 import type { SlidingWindowLimiter } from "./rate_limiter.ts";
 
-/** Counters of calls to the Resend API (not the control API or the inbox). */
+/** Counters of calls to the provider's API (not the control API or the pages). */
 export interface Counters {
-  /** Every call to a Resend API path. */
+  /** Every call to a path of the provider's API. */
   requests_received: number;
-  /** Calls answered 200. */
+  /** Calls answered 2xx. */
   requests_accepted: number;
   /** Calls answered 4xx other than the rate limit's 429 (auth, validation, idempotency...). */
   requests_rejected: number;
@@ -36,14 +36,14 @@ export function zeroCounters(): Counters {
 }
 
 /** The shared state of one stand-in. */
-export interface StandInState {
-  /** Accepted API keys (`Authorization: Bearer <key>`). */
-  apiKeys: ReadonlySet<string>;
-  store: EmailStore;
+export interface StandInState<Item extends StoredItem> {
+  store: ItemStore<Item>;
   idempotency: IdempotencyCache;
   limiter: SlidingWindowLimiter;
   faults: FaultInjector;
   counters: Counters;
   /** The clock (milliseconds since the epoch); injected by tests. */
   now: () => number;
+  /** Receives one JSON line per failure. */
+  log: (line: string) => void;
 }

@@ -1,14 +1,12 @@
 /**
- * Resend's per-key rate limit (https://resend.com/docs/api-reference/rate-limit) as a sliding
- * one-second window: a request is admitted when fewer than `limit` requests were admitted for
- * the same API key during the last 1000 ms. Refused requests do not count, so a client that
- * waits `retry-after` gets through. Every answer carries the IETF headers Resend sends:
- * `ratelimit-limit`, `ratelimit-remaining`, `ratelimit-reset` (seconds until the oldest
- * admitted request leaves the window), plus `retry-after` on a 429.
+ * A per-key rate limit as a sliding one-second window, as Resend documents its own
+ * (https://resend.com/docs/api-reference/rate-limit): a request is admitted when fewer than
+ * `limit` requests were admitted for the same key (an API key, an instance...) during the last
+ * 1000 ms. Refused requests do not count, so a client that waits `retry-after` gets through.
+ * Every answer past the limiter carries the IETF headers: `ratelimit-limit`,
+ * `ratelimit-remaining`, `ratelimit-reset` (seconds until the oldest admitted request leaves the
+ * window), plus `retry-after` on a 429.
  */
-
-/** Resend's default: 5 requests per second per team. */
-export const DEFAULT_REQUESTS_PER_SECOND = 5;
 
 const WINDOW_MS = 1000;
 

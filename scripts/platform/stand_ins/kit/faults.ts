@@ -1,10 +1,11 @@
 /**
- * Faults on demand, for tests: rules installed through `POST /_local/faults` that make calls to
- * the Resend API answer an error status, hang, or answer late.
+ * Faults on demand, for every stand-in: rules installed through `POST /_local/faults` that make
+ * calls to the provider's API (not the control API or the pages) answer an error status, hang,
+ * or answer late.
  *
- * - `status`: the call answers `status` with Resend's error body (`name` and `message` can be
- *   given; `retry_after` adds `retry-after` and, on a 429, the `ratelimit-*` headers). Nothing
- *   is checked, stored or sent.
+ * - `status`: the call answers `status` with the provider's error body (`name` and `message`
+ *   can be given; `retry_after` adds `retry-after` and, on a 429, the `ratelimit-*` headers).
+ *   Nothing is checked, stored or sent.
  * - `hang`: the call never answers; the client gives up on its own. Nothing is stored or sent.
  *   Hanging calls are let go (with a 503) when faults are cleared or the stand-in stops.
  * - `delay`: the call is handled normally, but its effect and its answer wait `delay_ms` (or
@@ -14,7 +15,8 @@
  * A rule applies to the next `count` matching calls (default 1), or, with `fraction`, to that
  * share of the matching calls, spread evenly (0.25: the 4th, 8th, 12th...), for as long as it
  * is installed (or for `count` faults when both are given). `path` limits a rule to one path
- * (`/emails`, `/emails/batch`, `/emails/<id>`). Rules are tried in the order installed.
+ * (for Resend: `/emails`, `/emails/batch`, `/emails/<id>`). Rules are tried in the order
+ * installed.
  */
 import { z } from "zod";
 
@@ -42,8 +44,11 @@ export const faultRuleSchema = z.discriminatedUnion("action", [
   }),
 ]);
 
-/** A fault rule as installed. */
+/** A fault rule as installed (and as the control client installs it). */
 export type FaultRule = z.infer<typeof faultRuleSchema>;
+
+/** A rule that answers an error status. */
+export type StatusFault = Extract<FaultRule, { action: "status" }>;
 
 /** An installed rule with its counters, as `GET /_local/faults` lists it. */
 export interface ActiveFault {

@@ -1,13 +1,14 @@
 /**
- * Resend's idempotency keys (https://resend.com/docs/dashboard/emails/idempotency-keys), scoped
- * per API key: the first request with a key reserves it; while it runs, the same key is refused
+ * Idempotency keys as Resend documents them
+ * (https://resend.com/docs/dashboard/emails/idempotency-keys), scoped per caller (an API key):
+ * the first request with a key reserves it; while it runs, the same key is refused
  * as concurrent; once it succeeded, the same key with the same payload gets the first answer
  * again (nothing is sent) and a different payload is refused. Keys live 24 hours from the first
  * request. A first request that did not succeed frees its key, so the caller can fix the
  * payload and retry with the same key.
  */
 
-/** How long a key is remembered: 24 hours, as on Resend. */
+/** How long a key is remembered by default: 24 hours, as on Resend. */
 export const IDEMPOTENCY_TTL_MS = 24 * 60 * 60 * 1000;
 
 /** What to do with a request carrying a key. */
