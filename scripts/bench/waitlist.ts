@@ -20,7 +20,7 @@ import postgres from "postgres";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
 import type { Counters } from "../platform/resend/state.ts";
-import { sha256Hex } from "../../supabase/functions/_shared/sha256.ts";
+import { sha256Hex } from "../../supabase/functions/_shared/runtime/sha256.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
