@@ -57,7 +57,14 @@ export async function generateDatabaseTypes(dbUrl: string): Promise<string> {
         new TextDecoder().decode(generated.stderr).slice(-2000),
     );
   }
-  return await denoFmt(text);
+  // `deno fmt` is not always idempotent on generated code: format until it settles.
+  let formatted = await denoFmt(text);
+  for (let pass = 0; pass < 3; pass++) {
+    const again = await denoFmt(formatted);
+    if (again === formatted) break;
+    formatted = again;
+  }
+  return formatted;
 }
 
 /** The text formatted the way `deno fmt` formats the committed file. */
