@@ -4,17 +4,20 @@
  *   1. deno fmt --check, deno lint, deno check
  *   2. a fresh test cluster (own ports, own folder) with everything started
  *   3. pgTAP files in supabase/tests/database with pg_prove, after their helpers (helpers.sql)
- *   4. Deno tests in tests/ against the running platform
+ *   4. the database types are fresh: a generation from the migrated schema equals the
+ *      committed supabase/functions/_shared/database.types.ts (scripts/types.ts)
+ *   5. Deno tests in tests/ against the running platform
  *
  * Ends with the line `N passed, N failed`. Arguments after the options go to `deno test`
- * (file paths or `--filter`). Options: `--no-static` skips step 1, `--no-pgtap` step 3,
- * `--no-deno` step 4.
+ * (file paths or `--filter`). Options: `--no-static` skips steps 1 and 4, `--no-pgtap` step 3,
+ * `--no-types` step 4, `--no-deno` step 5.
  */
 import { PROJECT_ROOT } from "./platform/config.ts";
 import { startPlatform } from "./platform/start.ts";
 import { psql } from "./platform/postgres.ts";
+import { DATABASE_TYPES_PATH, generateDatabaseTypes } from "./types.ts";
 
-const flags = new Set(Deno.args.filter((a) => /^--no-(static|pgtap|deno)$/.test(a)));
+const flags = new Set(Deno.args.filter((a) => /^--no-(static|pgtap|types|deno)$/.test(a)));
 const denoTestArgs = Deno.args.filter((a) => !flags.has(a));
 let passed = 0;
 let failed = 0;
@@ -83,6 +86,28 @@ try {
       const died = /Result: FAIL/.test(out) && bad === 0 ? 1 : 0;
       passed += total - bad;
       failed += bad + died;
+    }
+  }
+  if (!flags.has("--no-static") && !flags.has("--no-types")) {
+    // The committed types must be what the generator makes of the migrated schema.
+    try {
+      const fresh = await generateDatabaseTypes(cfg.dbUrl);
+      const committed = await Deno.readTextFile(`${PROJECT_ROOT}/${DATABASE_TYPES_PATH}`);
+      if (fresh === committed) {
+        console.log(`types: ${DATABASE_TYPES_PATH} is fresh`);
+        passed++;
+      } else {
+        const temp = await Deno.makeTempFile({ prefix: "database.types.", suffix: ".ts" });
+        await Deno.writeTextFile(temp, fresh);
+        console.error(
+          `types: ${DATABASE_TYPES_PATH} differs from a fresh generation (written to ${temp}): ` +
+            "run `bash scripts/types.sh` and commit the result",
+        );
+        failed++;
+      }
+    } catch (error) {
+      console.error(`types: ${error instanceof Error ? error.message : error}`);
+      failed++;
     }
   }
   if (!flags.has("--no-deno")) {

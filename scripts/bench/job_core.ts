@@ -14,7 +14,7 @@
 import postgres from "postgres";
 import { createClient } from "@supabase/supabase-js";
 import { startPlatform } from "../platform/start.ts";
-import { runQueue } from "../../supabase/functions/_shared/job_runner.ts";
+import { runQueue } from "../../supabase/functions/_shared/jobs/runner.ts";
 import { runGraphile } from "./graphile.ts";
 import { epochMs, latencySummary, throughput } from "./stats.ts";
 

@@ -24,7 +24,7 @@ import {
   resendControl,
   type StoredEmail,
 } from "../platform/stand_ins/resend/email.ts";
-import { sha256Hex } from "../../supabase/functions/_shared/sha256.ts";
+import { sha256Hex } from "../../supabase/functions/_shared/runtime/sha256.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options

@@ -17,13 +17,14 @@
  * ```
  */
 import type postgres from "postgres";
-import { escapeHtml } from "../../supabase/functions/_shared/waitlist/html.ts";
+import { escapeHtml } from "../../supabase/functions/_shared/html/markup.ts";
 import {
   type ResendControl,
   resendControl,
   type StoredEmail as ResendStoredEmail,
 } from "../../scripts/platform/stand_ins/resend/email.ts";
 import type { FaultRule } from "../../scripts/platform/stand_ins/kit/faults.ts";
+import { QUEUES } from "../../supabase/functions/_shared/jobs/queues.ts";
 import { assert, assertEquals } from "./assert.ts";
 import { testSql } from "./db.ts";
 import { waitFor, type WaitOptions } from "./wait.ts";
@@ -355,7 +356,7 @@ export async function logsOf(sql: Sql, clinic: Clinic, offerId: string) {
 export async function waveJob(sql: Sql, offerId: string, wave = 1) {
   const [job] = await sql`
     select * from jobs.jobs
-    where queue = 'waitlist' and dedupe_key = ${`slot_offer:${offerId}:wave:${wave}`}`;
+    where queue = ${QUEUES.waitlist.name} and dedupe_key = ${`slot_offer:${offerId}:wave:${wave}`}`;
   return job;
 }
 
@@ -363,7 +364,7 @@ export async function waveJob(sql: Sql, offerId: string, wave = 1) {
 export async function bookingJob(sql: Sql, appointmentId: string) {
   const [job] = await sql`
     select * from jobs.jobs
-    where queue = 'waitlist' and dedupe_key = ${`booking_email:${appointmentId}`}`;
+    where queue = ${QUEUES.waitlist.name} and dedupe_key = ${`booking_email:${appointmentId}`}`;
   return job;
 }
 
@@ -386,7 +387,7 @@ export async function waitForJob(
  * loops to simulate the cron tick instead of waiting up to a minute for the real one.
  */
 export async function cronTick(sql: Sql): Promise<void> {
-  await sql`select jobs.drain('waitlist')`;
+  await sql`select jobs.drain(${QUEUES.waitlist.name})`;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -7,8 +7,9 @@ import type postgres from "postgres";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { testSql } from "../_support/db.ts";
 import { waitFor } from "../_support/wait.ts";
+import { QUEUES } from "../../supabase/functions/_shared/jobs/queues.ts";
 
-const FUNCTION_URL = `${Deno.env.get("SUPABASE_URL")}/functions/v1/job-probe`;
+const FUNCTION_URL = `${Deno.env.get("SUPABASE_URL")}/functions/v1/${QUEUES.probe.functionName}`;
 
 type Sql = ReturnType<typeof testSql>;
 
@@ -45,7 +46,7 @@ Deno.test("an INSERT reaches the edge function through one wake-up and the audit
       return { probe, requests };
     });
     assertEquals(requests.length, 1, "one wake-up per transaction");
-    assertEquals(requests[0].url, `${Deno.env.get("SUPABASE_URL")}/functions/v1/job-probe`);
+    assertEquals(requests[0].url, FUNCTION_URL);
     assertEquals(requests[0].headers.Authorization, `Bearer ${Deno.env.get("CRON_SECRET")}`);
 
     const handled = await waitFor(async () => {

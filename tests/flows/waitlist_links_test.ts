@@ -27,7 +27,7 @@ import {
 } from "../_support/clinic.ts";
 import { messages } from "../../supabase/functions/_shared/waitlist/i18n.ts";
 import { invitationResponseHandler } from "../../supabase/functions/_shared/waitlist/response_handler.ts";
-import { serviceClient } from "../../supabase/functions/_shared/supabase_client.ts";
+import { serviceClient } from "../../supabase/functions/_shared/runtime/client.ts";
 
 const fr = messages("fr");
 

@@ -1,5 +1,8 @@
 import { assert, assertEquals } from "../_support/assert.ts";
-import { requireInternalCaller, secretsEqual } from "../../supabase/functions/_shared/auth.ts";
+import {
+  requireInternalCaller,
+  secretsEqual,
+} from "../../supabase/functions/_shared/runtime/auth.ts";
 
 const env = {
   SUPABASE_SERVICE_ROLE_KEY: "service-role-key-for-tests",

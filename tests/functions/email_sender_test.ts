@@ -7,7 +7,7 @@ import {
   classifyFailure,
   EmailSender,
   type OutgoingEmail,
-} from "../../supabase/functions/_shared/email_sender.ts";
+} from "../../supabase/functions/_shared/providers/email/sender.ts";
 import { startResendStandIn } from "../../scripts/platform/stand_ins/resend/server.ts";
 
 const KEY = "re_test_email_sender";
@@ -172,6 +172,7 @@ Deno.test("a 429 with retry-after comes back retryable per email and pauses the 
     for (const outcome of first) {
       assert(!outcome.ok && !outcome.permanent, "retryable");
       assertEquals(outcome.ok ? undefined : outcome.retryAfterSeconds, 1);
+      assertEquals(outcome.ok ? undefined : outcome.throttled, true, "a 429 is throttling");
     }
     const started = Date.now();
     const [again] = await sender.join().send([email(3)]);
@@ -220,6 +221,24 @@ Deno.test("the sender stays under its own requests-per-second limit", async () =
     assertEquals(stats.requests_rate_limited, 0);
     assertEquals(stats.requests_accepted, 4);
   });
+});
+
+Deno.test("the sender adopts the lower limit Resend announces: no 429 after the first answer", async () => {
+  await withSender({ requestsPerSecond: 20, standInRps: 2 }, async (sender, url) => {
+    const outcomes = [];
+    for (let i = 0; i < 6; i++) outcomes.push(...await sender.join().send([email(i)]));
+    assert(outcomes.every((o) => o.ok), "no request was refused");
+    assertEquals(sender.requestsPerSecond, 2, "the announced limit replaced the configured 20");
+    const stats = await control<Record<string, number>>(url, "GET", "/_local/stats");
+    assertEquals([stats.requests_accepted, stats.requests_rate_limited], [6, 0]);
+  });
+});
+
+Deno.test("a 500 is retryable but not throttling; only a 429 is", () => {
+  const busy = classifyFailure({ statusCode: 500, name: "internal_server_error" }, null);
+  assertEquals([busy.permanent, busy.throttled], [false, undefined]);
+  const slow = classifyFailure({ statusCode: 429, name: "rate_limit_exceeded" }, null);
+  assertEquals([slow.permanent, slow.throttled], [false, true]);
 });
 
 Deno.test("classifyFailure() retries 408, 429, 5xx and network errors, not other 4xx", () => {

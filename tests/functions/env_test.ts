@@ -1,5 +1,5 @@
 import { assertEquals, assertThrows } from "../_support/assert.ts";
-import { parseEnv } from "../../supabase/functions/_shared/env.ts";
+import { parseEnv } from "../../supabase/functions/_shared/runtime/env.ts";
 
 Deno.test("parseEnv() names every missing variable in one message", () => {
   const error = assertThrows(() => parseEnv({ SUPABASE_URL: "http://127.0.0.1:54321" }));

@@ -1,11 +1,17 @@
 import { assert, assertEquals, assertInstanceOf } from "../_support/assert.ts";
 import {
   httpFailure,
+  isPermanentFailure,
   PermanentJobError,
   retryAfterSeconds,
   RetryLaterError,
-  rpcFailure,
-} from "../../supabase/functions/_shared/job_errors.ts";
+  ThrottledError,
+} from "../../supabase/functions/_shared/jobs/errors.ts";
+import {
+  isPermanent,
+  isTransient,
+  RpcError,
+} from "../../supabase/functions/_shared/runtime/rpc.ts";
 
 Deno.test("retryAfterSeconds() reads seconds and HTTP dates, and ignores garbage", () => {
   const now = Date.parse("2026-11-21T10:00:00Z");
@@ -33,12 +39,33 @@ Deno.test("httpFailure() retries 408, 429 and 5xx, and gives up on other 4xx", (
   );
 });
 
-Deno.test("rpcFailure() makes a missing row or an invalid argument permanent, the rest retryable", () => {
-  assert(rpcFailure("gone", "P0002") instanceof PermanentJobError);
-  assert(rpcFailure("bad argument", "22023") instanceof PermanentJobError);
-  for (const code of ["40P01", "08006", undefined]) {
-    const error = rpcFailure("transient", code);
-    assert(!(error instanceof PermanentJobError), `${code} retries`);
-    assertEquals(error.message, "transient");
+Deno.test("httpFailure() makes a 429 a throttled failure, and nothing else", () => {
+  assertInstanceOf(httpFailure("Provider", 429, new Headers(), "slow down"), ThrottledError);
+  for (const status of [408, 500, 503]) {
+    assert(!(httpFailure("Provider", status, new Headers(), "x") instanceof ThrottledError));
+  }
+});
+
+Deno.test("a missing row, an invalid argument or a constraint is permanent; the rest retries", () => {
+  for (const code of ["P0002", "22023", "22P02", "23505", "23503"]) {
+    assert(isPermanent(code), `${code} is permanent`);
+    assert(isPermanentFailure(new RpcError("x", "fn", code, isPermanent(code))));
+  }
+  for (const code of ["40P01", "40001", "08006", "57P01", "P0001", undefined]) {
+    assert(!isPermanent(code), `${code} retries`);
+    assert(!isPermanentFailure(new RpcError("x", "fn", code, isPermanent(code))));
+  }
+  assert(isPermanentFailure(new PermanentJobError("gone")));
+  assert(!isPermanentFailure(new Error("anything else")));
+});
+
+Deno.test("deadlocks, serialization failures, lost connections and a down API are transient", () => {
+  for (const code of ["40001", "40P01", "08006", "08003", "57P01"]) {
+    assert(isTransient(code, 500), `${code} is transient`);
+  }
+  assert(isTransient(undefined, 0), "a fetch that failed");
+  assert(isTransient(undefined, 503), "the API answered 503");
+  for (const code of ["P0002", "22023", "23505", "P0001", "42501"]) {
+    assert(!isTransient(code, 400), `${code} is not transient`);
   }
 });

@@ -6,10 +6,15 @@ import { createClient } from "@supabase/supabase-js";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { testSql } from "../_support/db.ts";
 import { waitFor } from "../_support/wait.ts";
-import { PermanentJobError, RetryLaterError } from "../../supabase/functions/_shared/job_errors.ts";
-import { type Job, runQueue } from "../../supabase/functions/_shared/job_runner.ts";
+import type { Database } from "../../supabase/functions/_shared/database.types.ts";
+import {
+  PermanentJobError,
+  RetryLaterError,
+  ThrottledError,
+} from "../../supabase/functions/_shared/jobs/errors.ts";
+import { type Job, runQueue } from "../../supabase/functions/_shared/jobs/runner.ts";
 
-const client = createClient(
+const client = createClient<Database>(
   Deno.env.get("SUPABASE_URL")!,
   Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!,
   {
@@ -183,19 +188,19 @@ Deno.test("runQueue() lets running jobs finish and report before failing on a jo
   const sql = testSql();
   try {
     await createQueue(sql, "runner_core_down", 2);
-    // The second job_claim call fails (as if the database went away); the jobs claimed by
-    // the first are still running then.
+    // From the second on, job_claim calls fail (as if the database went away, for longer than
+    // the seam's retries last); the jobs claimed by the first are still running then.
     let claims = 0;
     let claimFailed!: () => void;
     const failedClaim = new Promise<void>((resolve) => (claimFailed = resolve));
-    const flaky = createClient(
+    const flaky = createClient<Database>(
       Deno.env.get("SUPABASE_URL")!,
       Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!,
       {
         auth: { persistSession: false, autoRefreshToken: false },
         global: {
           fetch: (input, init) => {
-            if (String(input).endsWith("/rpc/job_claim") && ++claims === 2) {
+            if (String(input).endsWith("/rpc/job_claim") && ++claims >= 2) {
               claimFailed();
               return Promise.resolve(
                 Response.json({ code: "08006", message: "connection lost" }, { status: 503 }),
@@ -271,6 +276,70 @@ Deno.test("runQueue() does not overwrite a job cancelled while its handler ran",
     assertEquals([summary.succeeded, summary.lost], [0, 1]);
     const [job] = await sql`select state::text from jobs.jobs where id = ${id}`;
     assertEquals(job.state, "cancelled");
+  } finally {
+    await sql.end();
+  }
+});
+
+/** A client whose calls of `fn` fail `times` times with `code` before going through. */
+function clientFailing(fn: string, code: string, times: number, seen: unknown[] = []) {
+  let failed = 0;
+  return createClient<Database>(
+    Deno.env.get("SUPABASE_URL")!,
+    Deno.env.get("SUPABASE_SERVICE_ROLE_KEY")!,
+    {
+      auth: { persistSession: false, autoRefreshToken: false },
+      global: {
+        fetch: async (input, init) => {
+          if (String(input).endsWith(`/rpc/${fn}`)) {
+            seen.push(JSON.parse(String(init?.body ?? "null")));
+            if (failed++ < times) {
+              return Response.json({ code, message: `injected ${code}` }, { status: 409 });
+            }
+          }
+          return await fetch(input, init);
+        },
+      },
+    },
+  );
+}
+
+Deno.test("a deadlock on a job core call is retried at the seam and the run goes on", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_deadlock", 3);
+    const seen: unknown[] = [];
+    const summary = await runQueue({
+      client: clientFailing("job_report", "40P01", 2, seen),
+      queue: "runner_deadlock",
+      handler: () => Promise.resolve(null),
+    });
+    assertEquals(summary.succeeded, 3, "the third try of the report went through");
+    assert(seen.length >= 3, `job_report was called again after the deadlocks (${seen.length})`);
+    assertEquals(await states(sql, "runner_deadlock"), { succeeded: 3 });
+  } finally {
+    await sql.end();
+  }
+});
+
+Deno.test("a throttled job is reported as throttled, with its retry-after", async () => {
+  const sql = testSql();
+  try {
+    await createQueue(sql, "runner_throttled", 1);
+    const reports: { p_outcomes: Record<string, unknown>[] }[] = [];
+    await runQueue({
+      client: clientFailing("job_report", "none", 0, reports),
+      queue: "runner_throttled",
+      shortRetryMs: 0,
+      handler: () => Promise.reject(new ThrottledError("Resend answered 429", 30)),
+    });
+    const [outcome] = reports[0].p_outcomes;
+    assertEquals(
+      [outcome.ok, outcome.throttled, outcome.retry_after_seconds, outcome.permanent],
+      [false, true, 30, undefined],
+    );
+    assertMatch(String(outcome.error), /ThrottledError: Resend answered 429/);
+    assertEquals(await states(sql, "runner_throttled"), { retrying: 1 });
   } finally {
     await sql.end();
   }

@@ -1,5 +1,5 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../_support/assert.ts";
-import { escapeHtml, markup } from "../../supabase/functions/_shared/waitlist/html.ts";
+import { escapeHtml, markup } from "../../supabase/functions/_shared/html/markup.ts";
 import { pickLocale } from "../../supabase/functions/_shared/waitlist/locale.ts";
 import {
   formatDate,

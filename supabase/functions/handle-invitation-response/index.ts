@@ -1,7 +1,8 @@
-// The page behind the Accept and Decline links of waitlist invitations. Public (no JWT): the
-// link token is the credential. See _shared/waitlist/response_handler.ts.
-import { functionEnv } from "../_shared/env.ts";
-import { serviceClient } from "../_shared/supabase_client.ts";
-import { invitationResponseHandler } from "../_shared/waitlist/response_handler.ts";
+// The page behind the Accept and Decline links of waitlist invitations: a public endpoint (no
+// JWT; the link token is the credential). See _shared/waitlist/response_handler.ts.
+import { serviceClient } from "../_shared/runtime/client.ts";
+import { publicEndpoint } from "../_shared/runtime/endpoints.ts";
+import { functionEnv } from "../_shared/runtime/env.ts";
+import { invitationResponses } from "../_shared/waitlist/response_handler.ts";
 
-Deno.serve(invitationResponseHandler(serviceClient(functionEnv())));
+Deno.serve(publicEndpoint(invitationResponses(serviceClient(functionEnv()))));

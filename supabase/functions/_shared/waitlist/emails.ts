@@ -3,7 +3,8 @@
  * after a booking. Each has a subject, an HTML part (inline styles, no external assets,
  * readable on a phone; every value escaped) and a text part with the same information.
  */
-import { markup, type SafeHtml } from "./html.ts";
+import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
+import { markup, type SafeHtml } from "../html/markup.ts";
 import { messages } from "./i18n.ts";
 import {
   formatDateTime,
@@ -14,24 +15,23 @@ import {
 } from "./format.ts";
 import type { BookingEmailInput, InvitationEmailInput, Locale, RenderedEmail } from "./types.ts";
 
-const TEXT_COLOR = "#1d2433";
-const MUTED_COLOR = "#5b6472";
-const ACCENT_COLOR = "#1f6f43";
+const { text: TEXT_COLOR, muted: MUTED_COLOR, accent: ACCENT_COLOR } = PALETTE;
 
 const PARAGRAPH = "margin:0 0 16px";
 const SMALL_PARAGRAPH = `margin:0 0 16px;font-size:14px;color:${MUTED_COLOR}`;
 const DETAILS = `margin:0 0 16px;padding:12px 16px;border-left:4px solid ${ACCENT_COLOR};` +
-  "background:#f3f8f5";
+  `background:${PALETTE.accentTint}`;
 const ROW = "margin:4px 0";
 const LABEL = `color:${MUTED_COLOR}`;
 const BUTTON = "display:inline-block;margin:0 8px 8px 0;padding:12px 28px;border-radius:6px;" +
   "font-weight:bold;font-size:16px;text-decoration:none";
 const ACCEPT_BUTTON =
-  `${BUTTON};background:${ACCENT_COLOR};border:2px solid ${ACCENT_COLOR};color:#ffffff`;
+  `${BUTTON};background:${ACCENT_COLOR};border:2px solid ${ACCENT_COLOR};color:${PALETTE.card}`;
 const DECLINE_BUTTON =
-  `${BUTTON};background:#ffffff;border:2px solid ${MUTED_COLOR};color:${TEXT_COLOR}`;
+  `${BUTTON};background:${PALETTE.card};border:2px solid ${MUTED_COLOR};color:${TEXT_COLOR}`;
 const COLUMN = "max-width:560px;margin:0 auto;padding:24px 12px;font-size:16px;line-height:1.5;" +
-  `font-family:-apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif;color:${TEXT_COLOR}`;
+  `font-family:${FONT_FAMILY};color:${TEXT_COLOR}`;
+const CARD = `background:${PALETTE.card};border-radius:8px;padding:24px 20px`;
 
 /**
  * The invitation to a waitlist candidate: the slot, when the invitation expires, that the
@@ -170,22 +170,17 @@ function signature(signOff: string, clinic: string): SafeHtml {
 
 /** A complete HTML email around `body`: one centred column that narrows on a phone. */
 function emailDocument(locale: Locale, title: string, body: SafeHtml): string {
-  return markup`<!doctype html>
-<html lang="${locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title}</title>
-</head>
-<body style="margin:0;padding:0;background:#f4f5f7">
-<div style="${COLUMN}">
-<div style="background:#ffffff;border-radius:8px;padding:24px 20px">
+  return htmlDocument({
+    lang: locale,
+    title,
+    bodyStyle: `margin:0;padding:0;background:${PALETTE.background}`,
+    body: markup`<div style="${COLUMN}">
+<div style="${CARD}">
 ${body}
 </div>
 </div>
-</body>
-</html>
-`.value;
+`,
+  });
 }
 
 /** Lines joined into a text part, without trailing blank lines. */

@@ -9,15 +9,22 @@
  * failed and the job goes on; a retryable failure fails the job (honouring `retry-after`), and
  * the retry sends the same invitations with the same tokens and idempotency keys.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
-import type { EmailOutcome, EmailSender, OutgoingEmail } from "../email_sender.ts";
-import { PermanentJobError, RetryLaterError, rpcFailure } from "../job_errors.ts";
-import type { Job, JobContext } from "../job_runner.ts";
+import type { EmailOutcome, EmailSender, OutgoingEmail } from "../providers/email/sender.ts";
+import { PermanentJobError, RetryLaterError, ThrottledError } from "../jobs/errors.ts";
+import type { Job, JobContext } from "../jobs/runner.ts";
 import { renderBookingEmail, renderInvitationEmail } from "./emails.ts";
 import { pickLocale } from "./locale.ts";
 import { linkBase, responseUrl } from "./links.ts";
-import { slotFor, slotSchema } from "./slot.ts";
+import {
+  type Booking,
+  bookingEmail,
+  openWave,
+  recordBookingEmail,
+  recordInvitationEmails,
+  type Wave,
+} from "./rpc.ts";
+import { slotFor } from "./slot.ts";
 
 const payloadSchema = z.discriminatedUnion("kind", [
   z.object({
@@ -30,58 +37,23 @@ const payloadSchema = z.discriminatedUnion("kind", [
 
 export type WaitlistJobPayload = z.infer<typeof payloadSchema>;
 
-const waveSchema = z.object({
-  slot_offer_id: z.uuid(),
-  offer_status: z.string(),
-  note: z.string(),
-  waves_sent: z.number().int(),
-  sender: z.string(),
-  public_base_url: z.string().nullable(),
-  slot: slotSchema,
-  invitations: z.array(z.object({
-    invitation_id: z.uuid(),
-    email: z.string(),
-    locale: z.string(),
-    patient_first_name: z.string(),
-    token: z.string(),
-    expires_at: z.string(),
-  })),
-});
-
-const bookingSchema = z.object({
-  appointment_id: z.uuid(),
-  email: z.string(),
-  locale: z.string(),
-  patient_first_name: z.string(),
-  sender: z.string(),
-  confirmation_email_id: z.string().nullable(),
-  slot: slotSchema,
-});
-
 export interface WaitlistHandlerDeps {
   sender: EmailSender;
   /** `SUPABASE_URL`: the default base of the links. */
   supabaseUrl: string;
 }
 
-async function rpc<T>(
-  client: SupabaseClient,
-  fn: string,
-  args: Record<string, unknown>,
-  context: string,
-): Promise<T> {
-  const { data, error } = await client.rpc(fn, args);
-  if (error) throw rpcFailure(`${fn} failed (${context}): ${error.message}`, error.code);
-  return data as T;
-}
-
-/** The retry a set of retryable outcomes asks for: the longest `retry-after` among them. */
+/**
+ * The retry a set of retryable outcomes asks for: the longest `retry-after` among them; a
+ * `ThrottledError` (no attempt used) when Resend throttled every one of them.
+ */
 function retryError(failures: (EmailOutcome & { ok: false })[], context: string): RetryLaterError {
   const delays = failures.map((f) => f.retryAfterSeconds).filter((s) => s !== undefined);
-  return new RetryLaterError(
-    `${failures.length} email(s) not sent (${context}): ${failures[0].error}`,
-    delays.length ? Math.max(...delays) : undefined,
-  );
+  const message = `${failures.length} email(s) not sent (${context}): ${failures[0].error}`;
+  const after = delays.length ? Math.max(...delays) : undefined;
+  return failures.every((f) => f.throttled)
+    ? new ThrottledError(message, after)
+    : new RetryLaterError(message, after);
 }
 
 async function sendOfferWave(
@@ -94,15 +66,13 @@ async function sendOfferWave(
     `attempt ${job.attempts}`;
   const lane = deps.sender.join();
   let outcomes: EmailOutcome[] = [];
-  let wave: z.infer<typeof waveSchema>;
+  let wave: Wave;
   try {
-    wave = waveSchema.parse(
-      await rpc(ctx.client, "waitlist_open_wave", {
-        p_slot_offer_id: payload.slot_offer_id,
-        p_wave: payload.wave,
-        p_attempt: job.attempts,
-      }, context),
-    );
+    wave = await openWave(ctx.client, {
+      slotOfferId: payload.slot_offer_id,
+      wave: payload.wave,
+      attempt: job.attempts,
+    }, context);
     const base = linkBase(wave.public_base_url, deps.supabaseUrl);
     const emails: OutgoingEmail[] = wave.invitations.map((invitation) => {
       const locale = pickLocale(invitation.locale);
@@ -128,8 +98,9 @@ async function sendOfferWave(
   }
 
   if (outcomes.length) {
-    await rpc(ctx.client, "waitlist_record_invitation_emails", {
-      p_results: wave.invitations.map((invitation, i) => {
+    await recordInvitationEmails(
+      ctx.client,
+      wave.invitations.map((invitation, i) => {
         const outcome = outcomes[i];
         return outcome.ok ? { invitation_id: invitation.invitation_id, email_id: outcome.id } : {
           invitation_id: invitation.invitation_id,
@@ -137,7 +108,8 @@ async function sendOfferWave(
           permanent: outcome.permanent,
         };
       }),
-    }, context);
+      context,
+    );
   }
   const retryable = outcomes.filter((o): o is EmailOutcome & { ok: false } =>
     !o.ok && !o.permanent
@@ -169,17 +141,10 @@ async function sendBookingEmail(
 ) {
   const context = `job ${job.id}, invitation ${payload.invitation_id}, attempt ${job.attempts}`;
   const lane = deps.sender.join();
-  let booking: z.infer<typeof bookingSchema>;
+  let booking: Booking;
   let outcome: EmailOutcome;
   try {
-    booking = bookingSchema.parse(
-      await rpc(
-        ctx.client,
-        "waitlist_booking_email",
-        { p_invitation_id: payload.invitation_id },
-        context,
-      ),
-    );
+    booking = await bookingEmail(ctx.client, payload.invitation_id, context);
     if (booking.confirmation_email_id) {
       return { invitation_id: payload.invitation_id, already_sent: booking.confirmation_email_id };
     }
@@ -199,11 +164,11 @@ async function sendBookingEmail(
   } finally {
     lane.leave();
   }
-  await rpc(ctx.client, "waitlist_record_booking_email", {
-    p_invitation_id: payload.invitation_id,
-    p_email_id: outcome.ok ? outcome.id : null,
-    p_error: outcome.ok ? null : outcome.error,
-    p_attempt: job.attempts,
+  await recordBookingEmail(ctx.client, {
+    invitationId: payload.invitation_id,
+    emailId: outcome.ok ? outcome.id : undefined,
+    error: outcome.ok ? undefined : outcome.error,
+    attempt: job.attempts,
   }, context);
   if (!outcome.ok) {
     if (outcome.permanent) throw new PermanentJobError(`${outcome.error} (${context})`);

@@ -3,7 +3,8 @@
  * anything, since mail scanners open every link) and one page per outcome of the POST. Each
  * page is a complete HTML document with inline CSS, no script and no external asset.
  */
-import { type HtmlValue, markup, SafeHtml } from "./html.ts";
+import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
+import { type HtmlValue, markup, SafeHtml } from "../html/markup.ts";
 import { messages, type PageText } from "./i18n.ts";
 import { singleLine, slotLines } from "./format.ts";
 import type { Locale, PageInput, PageState, RenderedPage, SlotDetails } from "./types.ts";
@@ -43,20 +44,23 @@ export const responseHeaders: Readonly<Record<string, string>> = Object.freeze({
 
 const CSS = new SafeHtml(
   [
-    "body{margin:0;padding:24px 12px;background:#f4f5f7;color:#1d2433;" +
-    "font:16px/1.5 -apple-system,Segoe UI,Roboto,Helvetica,Arial,sans-serif}",
-    "main{max-width:560px;margin:0 auto;padding:24px 20px;background:#fff;border-radius:8px}",
+    `body{margin:0;padding:24px 12px;background:${PALETTE.background};color:${PALETTE.text};` +
+    `font:16px/1.5 ${FONT_FAMILY}}`,
+    "main{max-width:560px;margin:0 auto;padding:24px 20px;" +
+    `background:${PALETTE.card};border-radius:8px}`,
     "h1{font-size:1.5rem;line-height:1.25;margin:0 0 16px}",
     "p{margin:0 0 16px}",
-    "dl{margin:0 0 16px;padding:12px 16px;border-left:4px solid #1f6f43;background:#f3f8f5}",
+    `dl{margin:0 0 16px;padding:12px 16px;border-left:4px solid ${PALETTE.accent};` +
+    `background:${PALETTE.accentTint}}`,
     "dl div{display:flex;flex-wrap:wrap;column-gap:8px;margin:4px 0}",
-    "dt{color:#5b6472;min-width:7.5em}",
+    `dt{color:${PALETTE.muted};min-width:7.5em}`,
     "dd{margin:0;font-weight:600}",
     "form{margin:24px 0 0}",
     "button{display:block;width:100%;padding:14px 20px;border:0;border-radius:6px;" +
-    "background:#1f6f43;color:#fff;font:inherit;font-weight:700;cursor:pointer}",
-    "button.decline{background:#4a5261}",
-    "button:focus-visible{outline:3px solid #f2b705;outline-offset:2px}",
+    `background:${PALETTE.accent};color:${PALETTE.card};font:inherit;font-weight:700;` +
+    "cursor:pointer}",
+    `button.decline{background:${PALETTE.secondary}}`,
+    `button:focus-visible{outline:3px solid ${PALETTE.focus};outline-offset:2px}`,
   ].join("\n"),
 );
 
@@ -161,21 +165,11 @@ function slotHtml(slot: SlotDetails, locale: Locale): SafeHtml {
 }
 
 function pageDocument(locale: Locale, title: string, body: HtmlValue): string {
-  return markup`<!doctype html>
-<html lang="${locale}">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<meta name="robots" content="noindex">
-<title>${title}</title>
-<style>
-${CSS}
-</style>
-</head>
-<body>
-<main>
-${body}</main>
-</body>
-</html>
-`.value;
+  return htmlDocument({
+    lang: locale,
+    title,
+    head: markup`<meta name="robots" content="noindex">\n`,
+    style: markup`<style>\n${CSS}\n</style>\n`,
+    body: markup`<main>\n${body}</main>\n`,
+  });
 }

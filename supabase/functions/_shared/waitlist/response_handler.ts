@@ -9,36 +9,21 @@
  * Pages are HTML for people, French unless the patient's locale (or, for links that lead to no
  * invitation, the browser's language) is English.
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import { z } from "zod";
-import { errorText, log } from "../log.ts";
+import type { DbClient } from "../runtime/client.ts";
+import { publicEndpoint, type PublicEndpointOptions } from "../runtime/endpoints.ts";
+import { errorText, log } from "../runtime/log.ts";
+import { RpcError } from "../runtime/rpc.ts";
 import { pickLocale } from "./locale.ts";
-import { slotFor, slotSchema } from "./slot.ts";
+import { slotFor } from "./slot.ts";
 import { pageResponse, renderResponsePage } from "./pages.ts";
+import { respondToInvitation, viewInvitation } from "./rpc.ts";
 import type { Locale, PageInput, PageState, ResponseAction } from "./types.ts";
 
 /** A link token: 32 bytes in base64url, 43 characters. */
 const answerSchema = z.object({
   token: z.string().regex(/^[A-Za-z0-9_-]{43}$/),
   action: z.enum(["accept", "decline"]),
-});
-
-const pageDataSchema = z.object({
-  state: z.enum([
-    "open",
-    "booked",
-    "declined",
-    "already_answered",
-    "already_taken",
-    "time_conflict",
-    "withdrawn",
-    "expired",
-    "unknown",
-  ]),
-  locale: z.string().optional(),
-  patient_first_name: z.string().nullable().optional(),
-  answer: z.enum(["accept", "decline"]).nullable().optional(),
-  slot: slotSchema.nullable().optional(),
 });
 
 /** The browser's language, for pages that belong to no invitation. */
@@ -72,49 +57,56 @@ async function readAnswer(req: Request, url: URL) {
   return parsed.success ? parsed.data : undefined;
 }
 
-/** Builds the request handler; `client` acts as the service role. */
-export function invitationResponseHandler(client: SupabaseClient) {
-  return async (req: Request): Promise<Response> => {
-    if (!["GET", "HEAD", "POST"].includes(req.method)) {
-      return new Response("Method not allowed", {
-        status: 405,
-        headers: { allow: "GET, HEAD, POST", "content-type": "text/plain; charset=utf-8" },
-      });
-    }
-    const answer = await readAnswer(req, new URL(req.url));
-    if (!answer) return page(req, { state: "invalid", locale: browserLocale(req) });
+/**
+ * The page a failed SQL call leads to: "unavailable" (503, try again later) when a retry may
+ * help, "invalid" (400) when no retry can (see the error policy of `../runtime/rpc.ts`).
+ */
+function failurePage(req: Request, error: unknown): Response {
+  const permanent = error instanceof RpcError && error.permanent;
+  log.error("invitation response failed", {
+    method: req.method,
+    permanent,
+    error: errorText(error),
+  });
+  return page(req, { state: permanent ? "invalid" : "unavailable", locale: browserLocale(req) });
+}
 
-    const write = req.method === "POST";
-    const { data, error } = write
-      ? await client.rpc("waitlist_respond", { p_token: answer.token, p_action: answer.action })
-      : await client.rpc("waitlist_invitation_view", { p_token: answer.token });
-    const parsed = error ? undefined : pageDataSchema.safeParse(data);
-    if (!parsed?.success) {
-      log.error("invitation response failed", {
-        method: req.method,
-        action: answer.action,
-        error: error ? `${error.code}: ${error.message}` : errorText(parsed?.error),
+/** The public endpoint of the links, for `publicEndpoint`; `client` acts as the service role. */
+export function invitationResponses(client: DbClient): PublicEndpointOptions {
+  return {
+    methods: ["GET", "HEAD", "POST"],
+    fallback: failurePage,
+    handle: async (req) => {
+      const answer = await readAnswer(req, new URL(req.url));
+      if (!answer) return page(req, { state: "invalid", locale: browserLocale(req) });
+      const write = req.method === "POST";
+      const context = `${req.method} ${answer.action}`;
+      const result = write
+        ? await respondToInvitation(client, answer.token, answer.action, context)
+        : await viewInvitation(client, answer.token, context);
+      if (result.state === "unknown") {
+        return page(req, { state: "unknown", locale: browserLocale(req) });
+      }
+      const locale = pickLocale(result.locale);
+      const state: PageState = result.state === "open" ? "confirm" : result.state;
+      if (write) {
+        log.info("invitation answered", { action: answer.action, outcome: state });
+      }
+      return page(req, {
+        state,
+        locale,
+        slot: result.slot ? slotFor(result.slot, locale) : undefined,
+        patient_first_name: result.patient_first_name ?? undefined,
+        action: state === "confirm"
+          ? answer.action
+          : (result.answer ?? undefined) as ResponseAction | undefined,
+        token: state === "confirm" ? answer.token : undefined,
       });
-      return page(req, { state: "unavailable", locale: browserLocale(req) });
-    }
-    const result = parsed.data;
-    if (result.state === "unknown") {
-      return page(req, { state: "unknown", locale: browserLocale(req) });
-    }
-    const locale = pickLocale(result.locale);
-    const state: PageState = result.state === "open" ? "confirm" : result.state;
-    if (write) {
-      log.info("invitation answered", { action: answer.action, outcome: state });
-    }
-    return page(req, {
-      state,
-      locale,
-      slot: result.slot ? slotFor(result.slot, locale) : undefined,
-      patient_first_name: result.patient_first_name ?? undefined,
-      action: state === "confirm"
-        ? answer.action
-        : (result.answer ?? undefined) as ResponseAction | undefined,
-      token: state === "confirm" ? answer.token : undefined,
-    });
+    },
   };
+}
+
+/** The request handler of `handle-invitation-response`; `client` acts as the service role. */
+export function invitationResponseHandler(client: DbClient): (req: Request) => Promise<Response> {
+  return publicEndpoint(invitationResponses(client));
 }

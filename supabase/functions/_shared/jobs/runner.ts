@@ -4,35 +4,33 @@
  * keep going while work remains — stopping before the edge function limits (2 s CPU, 150 s
  * wall clock) with the rest left for the next wake-up, which it asks for itself.
  *
- * All state changes are SQL functions of the job core called through supabase-js `.rpc()`:
+ * All state changes are SQL functions of the job core, called through `./rpc.ts`:
  * `job_claim`, `job_report`, `job_extend_lease`, `job_wake`.
  *
  * @example
  * const summary = await runQueue({ client, queue: "probe", handler: async (job) => ({ ok: 1 }) });
  */
-import type { SupabaseClient } from "@supabase/supabase-js";
 import cpuProcess from "node:process";
-import { PermanentJobError, RetryLaterError } from "./job_errors.ts";
-import { errorText, log } from "./log.ts";
+import type { DbClient } from "../runtime/client.ts";
+import { errorText, log } from "../runtime/log.ts";
+import { isPermanentFailure, RetryLaterError, ThrottledError } from "./errors.ts";
+import {
+  claimJobs,
+  extendLeases,
+  type Job,
+  type Outcome,
+  type Reported,
+  reportOutcomes,
+  wakeQueue,
+} from "./rpc.ts";
 
-/** A claimed job, as `job_claim` returns it. */
-export interface Job<P = unknown> {
-  id: number;
-  queue: string;
-  payload: P;
-  subject: string | null;
-  priority: number;
-  attempts: number;
-  max_attempts: number;
-  run_at: string;
-  lease_expires_at: string;
-  created_at: string;
-}
+export type { Job } from "./rpc.ts";
+export { JobCoreError } from "./rpc.ts";
 
 /** What a handler receives besides its job. */
 export interface JobContext {
   /** The service-role client, for the SQL functions the handler calls. */
-  client: SupabaseClient;
+  client: DbClient;
   /** Aborted when the function nears its wall-clock limit. */
   signal: AbortSignal;
   workerId: string;
@@ -42,7 +40,7 @@ export interface JobContext {
 export type JobHandler<P = unknown> = (job: Job<P>, ctx: JobContext) => Promise<unknown>;
 
 export interface RunOptions<P> {
-  client: SupabaseClient;
+  client: DbClient;
   queue: string;
   handler: JobHandler<P>;
   /** Lease owner name; unique per invocation by default. */
@@ -81,44 +79,21 @@ export interface RunSummary {
   durationMs: number;
 }
 
-interface Outcome {
-  id: number;
-  ok: boolean;
-  result?: unknown;
-  error?: string;
-  permanent?: boolean;
-  retry_after_seconds?: number;
-}
-
-/** Raised when a job core call fails; names the call, queue and worker. */
-export class JobCoreError extends Error {
-  override name = "JobCoreError";
-}
-
 function cpuMs(): number {
   const usage = cpuProcess.cpuUsage();
   return (usage.user + usage.system) / 1000;
 }
 
-async function call<T>(
-  client: SupabaseClient,
-  fn: string,
-  args: Record<string, unknown>,
-  context: string,
-): Promise<T> {
-  const { data, error } = await client.rpc(fn, args);
-  if (error) {
-    throw new JobCoreError(`${fn} failed (${context}): ${error.message} [${error.code ?? "?"}]`);
-  }
-  return data as T;
-}
-
 function failedOutcome(job: Job, reason: unknown, workerId: string): Outcome {
   const error = errorText(reason);
   const outcome: Outcome = { id: job.id, ok: false, error };
-  if (reason instanceof PermanentJobError) outcome.permanent = true;
-  else if (reason instanceof RetryLaterError && reason.retryAfterSeconds !== undefined) {
-    outcome.retry_after_seconds = reason.retryAfterSeconds;
+  if (isPermanentFailure(reason)) outcome.permanent = true;
+  else if (reason instanceof RetryLaterError) {
+    if (reason.retryAfterSeconds !== undefined) {
+      outcome.retry_after_seconds = reason.retryAfterSeconds;
+    }
+    // The provider asked us to wait: the job core does not count this attempt.
+    if (reason instanceof ThrottledError) outcome.throttled = true;
   }
   log.warn("job failed", {
     queue: job.queue,
@@ -128,6 +103,7 @@ function failedOutcome(job: Job, reason: unknown, workerId: string): Outcome {
     worker: workerId,
     error,
     permanent: outcome.permanent ?? false,
+    throttled: outcome.throttled ?? false,
   });
   return outcome;
 }
@@ -137,17 +113,19 @@ function failedOutcome(job: Job, reason: unknown, workerId: string): Outcome {
  * Returns a function that stops it.
  */
 function keepLeases(
-  opts: { client: SupabaseClient; workerId: string; queue: string },
+  opts: { client: DbClient; workerId: string; queue: string },
   running: ReadonlyMap<number, unknown>,
   backlog: readonly Job[],
   leaseMs: number,
 ): () => void {
   const timer = setInterval(() => {
     if (running.size === 0 && backlog.length === 0) return;
-    call(opts.client, "job_extend_lease", {
-      p_worker: opts.workerId,
-      p_job_ids: [...running.keys(), ...backlog.map((job) => job.id)],
-    }, `queue ${opts.queue}, worker ${opts.workerId}`).catch((error) =>
+    extendLeases(
+      opts.client,
+      opts.workerId,
+      [...running.keys(), ...backlog.map((job) => job.id)],
+      `queue ${opts.queue}, worker ${opts.workerId}`,
+    ).catch((error) =>
       log.warn("lease extension failed", { queue: opts.queue, error: errorText(error) })
     );
   }, Math.max(1000, leaseMs / 2));
@@ -261,10 +239,10 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
           opts.batchSize ?? free,
         );
         endedAtClaim = ended;
-        const jobs = await call<Job<P>[]>(opts.client, "job_claim", {
-          p_queue: opts.queue,
-          p_worker: workerId,
-          p_limit: limit,
+        const jobs = await claimJobs<P>(opts.client, {
+          queue: opts.queue,
+          worker: workerId,
+          limit: limit ?? undefined,
         }, context);
         claimNow = false;
         const short = jobs.length === 0 || (limit !== null && jobs.length < limit);
@@ -302,7 +280,7 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
     reporter.throwIfFailed();
     if (summary.stoppedBy !== "drained") {
       // Work may remain: ask for the next wake-up now rather than wait for the cron.
-      await call(opts.client, "job_wake", { p_queue: opts.queue, p_reason: "continue" }, context);
+      await wakeQueue(opts.client, opts.queue, "continue", context);
     }
   } catch (error) {
     // A job core call failed: the running jobs end and report what they can before the run
@@ -337,7 +315,7 @@ class OutcomeReporter {
   #retryAt: number[] = [];
 
   constructor(
-    private readonly client: SupabaseClient,
+    private readonly client: DbClient,
     private readonly workerId: string,
     private readonly context: string,
     private readonly summary: RunSummary,
@@ -381,19 +359,14 @@ class OutcomeReporter {
 
   async #report(outcomes: Outcome[]) {
     try {
-      const reported = await call<{ job_id: number; state: string }[]>(
-        this.client,
-        "job_report",
-        { p_worker: this.workerId, p_outcomes: outcomes },
-        this.context,
-      );
+      const reported = await reportOutcomes(this.client, this.workerId, outcomes, this.context);
       this.#count(outcomes, reported);
     } catch (error) {
       this.#failure = error;
     }
   }
 
-  #count(outcomes: Outcome[], reported: { job_id: number; state: string }[]) {
+  #count(outcomes: Outcome[], reported: Reported[]) {
     const byId = new Map(outcomes.map((o) => [o.id, o]));
     for (const row of reported) {
       if (row.state === "succeeded") this.summary.succeeded++;

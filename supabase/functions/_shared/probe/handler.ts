@@ -4,8 +4,9 @@
  * the trigger, the wake-up, the function and the RPC path all work.
  */
 import { z } from "zod";
-import { PermanentJobError, rpcFailure } from "./job_errors.ts";
-import type { Job, JobContext } from "./job_runner.ts";
+import { PermanentJobError } from "../jobs/errors.ts";
+import type { Job, JobContext } from "../jobs/runner.ts";
+import { recordProbe } from "./rpc.ts";
 
 const payloadSchema = z.object({ probe_id: z.number().int().positive() });
 
@@ -18,18 +19,12 @@ export async function handleProbe(job: Job, ctx: JobContext): Promise<unknown> {
       `Probe job ${job.id} has an invalid payload: ${payload.error.message}`,
     );
   }
-  const { data, error } = await ctx.client.rpc("job_probe_record", {
-    p_probe_id: payload.data.probe_id,
-    p_handler_started_at: startedAt,
-  });
-  if (error) {
-    const message =
-      `Recording probe ${payload.data.probe_id} (job ${job.id}) failed: ${error.message}`;
-    throw rpcFailure(message, error.code); // P0002: the probe does not exist
-  }
-  return {
-    probe_id: payload.data.probe_id,
-    handler_started_at: startedAt,
-    handled_at: data?.handled_at,
-  };
+  const probeId = payload.data.probe_id;
+  const row = await recordProbe(
+    ctx.client,
+    probeId,
+    startedAt,
+    `probe ${probeId}, job ${job.id}, attempt ${job.attempts}`,
+  );
+  return { probe_id: probeId, handler_started_at: startedAt, handled_at: row.handled_at };
 }

@@ -1,8 +1,11 @@
 /**
  * How a job handler says why it failed. The job runner turns these into the job core's
- * outcomes: retry with backoff (the default for any error), retry after a given delay, or
- * give up at once (the job goes to `dead`).
+ * outcomes: retry with backoff (the default for any error), retry after a given delay, wait
+ * for a provider that throttles us (without using up an attempt), or give up at once (the job
+ * goes to `dead`). A failed SQL call (`RpcError`, see `../runtime/rpc.ts`) is permanent or
+ * retryable as it was classified there.
  */
+import { RpcError } from "../runtime/rpc.ts";
 
 /** A failure that no retry can fix (a 4xx validation error, a missing row). */
 export class PermanentJobError extends Error {
@@ -18,6 +21,19 @@ export class RetryLaterError extends Error {
 }
 
 /**
+ * The provider asked us to wait (HTTP 429): not a failure of the job. The runner reports it as
+ * `throttled`, which does not use up an attempt, and retries after `retryAfterSeconds`.
+ */
+export class ThrottledError extends RetryLaterError {
+  override name = "ThrottledError";
+}
+
+/** True when the error means the job can never succeed. */
+export function isPermanentFailure(error: unknown): boolean {
+  return error instanceof PermanentJobError || (error instanceof RpcError && error.permanent);
+}
+
+/**
  * Reads a `retry-after` header (seconds or an HTTP date) as seconds, or `undefined`.
  * @param now clock for tests
  */
@@ -30,8 +46,9 @@ export function retryAfterSeconds(value: string | null, now = Date.now()): numbe
 }
 
 /**
- * Classifies a provider's HTTP failure the way the job core expects: 408, 429 and 5xx are
- * retryable (429 and 503 honour `retry-after`), other 4xx are permanent.
+ * Classifies a provider's HTTP failure the way the job core expects: 429 is throttling
+ * (`ThrottledError`), 408 and 5xx are retryable (503 honours `retry-after`), other 4xx are
+ * permanent.
  *
  * @example
  * if (!res.ok) throw httpFailure("Resend POST /emails", res.status, res.headers, await res.text());
@@ -43,20 +60,8 @@ export function httpFailure(
   body: string,
 ): PermanentJobError | RetryLaterError {
   const message = `${what} answered ${status}: ${body.slice(0, 500)}`;
-  if (status === 408 || status === 429 || status >= 500) {
-    return new RetryLaterError(message, retryAfterSeconds(headers.get("retry-after")));
-  }
+  const after = retryAfterSeconds(headers.get("retry-after"));
+  if (status === 429) return new ThrottledError(message, after);
+  if (status === 408 || status >= 500) return new RetryLaterError(message, after);
   return new PermanentJobError(message);
-}
-
-/**
- * Classifies a failed call of a SQL function (supabase-js `.rpc()`): `no_data_found` (P0002, the
- * row is gone) and `invalid_parameter_value` (22023) are permanent, since no retry changes
- * them; anything else (a connection, a deadlock) retries.
- *
- * @example
- * if (error) throw rpcFailure(`Recording probe 3 failed: ${error.message}`, error.code);
- */
-export function rpcFailure(message: string, code: string | undefined): Error {
-  return code === "P0002" || code === "22023" ? new PermanentJobError(message) : new Error(message);
 }

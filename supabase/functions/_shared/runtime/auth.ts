@@ -5,7 +5,7 @@
  */
 import { timingSafeEqual } from "node:crypto";
 import type { FunctionEnv } from "./env.ts";
-import { errorResponse } from "./http.ts";
+import { errorResponse } from "./responses.ts";
 import { sha256 } from "./sha256.ts";
 
 /**

@@ -1,0 +1,884 @@
+export type Json =
+  | string
+  | number
+  | boolean
+  | null
+  | { [key: string]: Json | undefined }
+  | Json[];
+
+export type Database = {
+  public: {
+    Tables: {
+      appointment_slot_offers: {
+        Row: {
+          appointment_id: string;
+          appointment_type_id: string;
+          cancelled_patient_id: string;
+          closed_at: string | null;
+          closed_reason: string | null;
+          closes_at: string;
+          created_at: string;
+          ends_at: string;
+          filled_appointment_id: string | null;
+          filled_at: string | null;
+          filled_invitation_id: string | null;
+          id: string;
+          invitation_count: number;
+          last_wave_at: string | null;
+          next_wave_at: string | null;
+          practitioner_id: string;
+          starts_at: string;
+          status: string;
+          updated_at: string;
+          waves_sent: number;
+        };
+        Insert: {
+          appointment_id: string;
+          appointment_type_id: string;
+          cancelled_patient_id: string;
+          closed_at?: string | null;
+          closed_reason?: string | null;
+          closes_at: string;
+          created_at?: string;
+          ends_at: string;
+          filled_appointment_id?: string | null;
+          filled_at?: string | null;
+          filled_invitation_id?: string | null;
+          id?: string;
+          invitation_count?: number;
+          last_wave_at?: string | null;
+          next_wave_at?: string | null;
+          practitioner_id: string;
+          starts_at: string;
+          status?: string;
+          updated_at?: string;
+          waves_sent?: number;
+        };
+        Update: {
+          appointment_id?: string;
+          appointment_type_id?: string;
+          cancelled_patient_id?: string;
+          closed_at?: string | null;
+          closed_reason?: string | null;
+          closes_at?: string;
+          created_at?: string;
+          ends_at?: string;
+          filled_appointment_id?: string | null;
+          filled_at?: string | null;
+          filled_invitation_id?: string | null;
+          id?: string;
+          invitation_count?: number;
+          last_wave_at?: string | null;
+          next_wave_at?: string | null;
+          practitioner_id?: string;
+          starts_at?: string;
+          status?: string;
+          updated_at?: string;
+          waves_sent?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "appointment_slot_offers_appointment_id_fkey";
+            columns: ["appointment_id"];
+            isOneToOne: false;
+            referencedRelation: "appointments";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "appointment_slot_offers_appointment_type_id_fkey";
+            columns: ["appointment_type_id"];
+            isOneToOne: false;
+            referencedRelation: "appointment_types";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "appointment_slot_offers_cancelled_patient_id_fkey";
+            columns: ["cancelled_patient_id"];
+            isOneToOne: false;
+            referencedRelation: "patients";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "appointment_slot_offers_filled_appointment_id_fkey";
+            columns: ["filled_appointment_id"];
+            isOneToOne: true;
+            referencedRelation: "appointments";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "appointment_slot_offers_practitioner_id_fkey";
+            columns: ["practitioner_id"];
+            isOneToOne: false;
+            referencedRelation: "practitioners";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      appointment_types: {
+        Row: {
+          created_at: string;
+          duration_minutes: number;
+          id: string;
+          name: string;
+          name_en: string | null;
+        };
+        Insert: {
+          created_at?: string;
+          duration_minutes: number;
+          id?: string;
+          name: string;
+          name_en?: string | null;
+        };
+        Update: {
+          created_at?: string;
+          duration_minutes?: number;
+          id?: string;
+          name?: string;
+          name_en?: string | null;
+        };
+        Relationships: [];
+      };
+      appointments: {
+        Row: {
+          appointment_type_id: string;
+          cancelled_at: string | null;
+          created_at: string;
+          ends_at: string;
+          id: string;
+          notes: string | null;
+          patient_id: string;
+          practitioner_id: string;
+          starts_at: string;
+          status: string;
+          updated_at: string;
+        };
+        Insert: {
+          appointment_type_id: string;
+          cancelled_at?: string | null;
+          created_at?: string;
+          ends_at: string;
+          id?: string;
+          notes?: string | null;
+          patient_id: string;
+          practitioner_id: string;
+          starts_at: string;
+          status?: string;
+          updated_at?: string;
+        };
+        Update: {
+          appointment_type_id?: string;
+          cancelled_at?: string | null;
+          created_at?: string;
+          ends_at?: string;
+          id?: string;
+          notes?: string | null;
+          patient_id?: string;
+          practitioner_id?: string;
+          starts_at?: string;
+          status?: string;
+          updated_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "appointments_appointment_type_id_fkey";
+            columns: ["appointment_type_id"];
+            isOneToOne: false;
+            referencedRelation: "appointment_types";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "appointments_patient_id_fkey";
+            columns: ["patient_id"];
+            isOneToOne: false;
+            referencedRelation: "patients";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "appointments_practitioner_id_fkey";
+            columns: ["practitioner_id"];
+            isOneToOne: false;
+            referencedRelation: "practitioners";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      patients: {
+        Row: {
+          created_at: string;
+          email: string | null;
+          first_name: string;
+          id: string;
+          last_name: string;
+          locale: string;
+          phone: string | null;
+          updated_at: string;
+        };
+        Insert: {
+          created_at?: string;
+          email?: string | null;
+          first_name: string;
+          id?: string;
+          last_name: string;
+          locale?: string;
+          phone?: string | null;
+          updated_at?: string;
+        };
+        Update: {
+          created_at?: string;
+          email?: string | null;
+          first_name?: string;
+          id?: string;
+          last_name?: string;
+          locale?: string;
+          phone?: string | null;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
+      practitioners: {
+        Row: {
+          active: boolean;
+          created_at: string;
+          email: string | null;
+          full_name: string;
+          id: string;
+          updated_at: string;
+        };
+        Insert: {
+          active?: boolean;
+          created_at?: string;
+          email?: string | null;
+          full_name: string;
+          id?: string;
+          updated_at?: string;
+        };
+        Update: {
+          active?: boolean;
+          created_at?: string;
+          email?: string | null;
+          full_name?: string;
+          id?: string;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
+      slot_offer_invitations: {
+        Row: {
+          confirmation_email_id: string | null;
+          confirmation_sent_at: string | null;
+          created_at: string;
+          email: string;
+          email_id: string | null;
+          expires_at: string;
+          id: string;
+          last_error: string | null;
+          locale: string;
+          patient_id: string;
+          pending_token: string | null;
+          rank: number;
+          responded_at: string | null;
+          send_attempts: number;
+          sent_at: string | null;
+          slot_offer_id: string;
+          status: string;
+          token_hash: string;
+          updated_at: string;
+          waitlist_id: string;
+          wave: number;
+        };
+        Insert: {
+          confirmation_email_id?: string | null;
+          confirmation_sent_at?: string | null;
+          created_at?: string;
+          email: string;
+          email_id?: string | null;
+          expires_at: string;
+          id?: string;
+          last_error?: string | null;
+          locale: string;
+          patient_id: string;
+          pending_token?: string | null;
+          rank: number;
+          responded_at?: string | null;
+          send_attempts?: number;
+          sent_at?: string | null;
+          slot_offer_id: string;
+          status?: string;
+          token_hash: string;
+          updated_at?: string;
+          waitlist_id: string;
+          wave: number;
+        };
+        Update: {
+          confirmation_email_id?: string | null;
+          confirmation_sent_at?: string | null;
+          created_at?: string;
+          email?: string;
+          email_id?: string | null;
+          expires_at?: string;
+          id?: string;
+          last_error?: string | null;
+          locale?: string;
+          patient_id?: string;
+          pending_token?: string | null;
+          rank?: number;
+          responded_at?: string | null;
+          send_attempts?: number;
+          sent_at?: string | null;
+          slot_offer_id?: string;
+          status?: string;
+          token_hash?: string;
+          updated_at?: string;
+          waitlist_id?: string;
+          wave?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "slot_offer_invitations_patient_id_fkey";
+            columns: ["patient_id"];
+            isOneToOne: false;
+            referencedRelation: "patients";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "slot_offer_invitations_slot_offer_id_fkey";
+            columns: ["slot_offer_id"];
+            isOneToOne: false;
+            referencedRelation: "appointment_slot_offers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "slot_offer_invitations_waitlist_id_fkey";
+            columns: ["waitlist_id"];
+            isOneToOne: false;
+            referencedRelation: "waitlist";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      waitlist: {
+        Row: {
+          appointment_type_id: string;
+          consent_automated_notifications: boolean;
+          created_at: string;
+          earliest_date: string;
+          fulfilled_appointment_id: string | null;
+          fulfilled_at: string | null;
+          id: string;
+          latest_date: string | null;
+          notes: string | null;
+          patient_id: string;
+          practitioner_id: string | null;
+          priority: number;
+          status: string;
+          updated_at: string;
+        };
+        Insert: {
+          appointment_type_id: string;
+          consent_automated_notifications?: boolean;
+          created_at?: string;
+          earliest_date?: string;
+          fulfilled_appointment_id?: string | null;
+          fulfilled_at?: string | null;
+          id?: string;
+          latest_date?: string | null;
+          notes?: string | null;
+          patient_id: string;
+          practitioner_id?: string | null;
+          priority?: number;
+          status?: string;
+          updated_at?: string;
+        };
+        Update: {
+          appointment_type_id?: string;
+          consent_automated_notifications?: boolean;
+          created_at?: string;
+          earliest_date?: string;
+          fulfilled_appointment_id?: string | null;
+          fulfilled_at?: string | null;
+          id?: string;
+          latest_date?: string | null;
+          notes?: string | null;
+          patient_id?: string;
+          practitioner_id?: string | null;
+          priority?: number;
+          status?: string;
+          updated_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "waitlist_appointment_type_id_fkey";
+            columns: ["appointment_type_id"];
+            isOneToOne: false;
+            referencedRelation: "appointment_types";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "waitlist_fulfilled_appointment_id_fkey";
+            columns: ["fulfilled_appointment_id"];
+            isOneToOne: false;
+            referencedRelation: "appointments";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "waitlist_patient_id_fkey";
+            columns: ["patient_id"];
+            isOneToOne: false;
+            referencedRelation: "patients";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "waitlist_practitioner_id_fkey";
+            columns: ["practitioner_id"];
+            isOneToOne: false;
+            referencedRelation: "practitioners";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      waitlist_availability: {
+        Row: {
+          end_time: string;
+          id: number;
+          start_time: string;
+          waitlist_id: string;
+          weekday: number;
+        };
+        Insert: {
+          end_time: string;
+          id?: never;
+          start_time: string;
+          waitlist_id: string;
+          weekday: number;
+        };
+        Update: {
+          end_time?: string;
+          id?: never;
+          start_time?: string;
+          waitlist_id?: string;
+          weekday?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "waitlist_availability_waitlist_id_fkey";
+            columns: ["waitlist_id"];
+            isOneToOne: false;
+            referencedRelation: "waitlist";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      waitlist_settings: {
+        Row: {
+          clinic_name: string;
+          clinic_time_zone: string;
+          id: boolean;
+          invitation_lifetime: string;
+          offer_cutoff: string;
+          public_base_url: string | null;
+          quiet_hours_end: string | null;
+          quiet_hours_start: string | null;
+          sender: string;
+          updated_at: string;
+          wave_interval: string;
+          wave_size: number;
+        };
+        Insert: {
+          clinic_name?: string;
+          clinic_time_zone?: string;
+          id?: boolean;
+          invitation_lifetime?: string;
+          offer_cutoff?: string;
+          public_base_url?: string | null;
+          quiet_hours_end?: string | null;
+          quiet_hours_start?: string | null;
+          sender?: string;
+          updated_at?: string;
+          wave_interval?: string;
+          wave_size?: number;
+        };
+        Update: {
+          clinic_name?: string;
+          clinic_time_zone?: string;
+          id?: boolean;
+          invitation_lifetime?: string;
+          offer_cutoff?: string;
+          public_base_url?: string | null;
+          quiet_hours_end?: string | null;
+          quiet_hours_start?: string | null;
+          sender?: string;
+          updated_at?: string;
+          wave_interval?: string;
+          wave_size?: number;
+        };
+        Relationships: [];
+      };
+      waitlist_trigger_logs: {
+        Row: {
+          appointment_id: string | null;
+          created_at: string;
+          details: NonNullable<Json>;
+          error_message: string | null;
+          id: number;
+          invitation_id: string | null;
+          message: string | null;
+          retry_count: number;
+          slot_offer_id: string | null;
+          status: string;
+          trigger_type: string;
+        };
+        Insert: {
+          appointment_id?: string | null;
+          created_at?: string;
+          details?: NonNullable<Json>;
+          error_message?: string | null;
+          id?: never;
+          invitation_id?: string | null;
+          message?: string | null;
+          retry_count?: number;
+          slot_offer_id?: string | null;
+          status: string;
+          trigger_type: string;
+        };
+        Update: {
+          appointment_id?: string | null;
+          created_at?: string;
+          details?: NonNullable<Json>;
+          error_message?: string | null;
+          id?: never;
+          invitation_id?: string | null;
+          message?: string | null;
+          retry_count?: number;
+          slot_offer_id?: string | null;
+          status?: string;
+          trigger_type?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "waitlist_trigger_logs_slot_offer_id_fkey";
+            columns: ["slot_offer_id"];
+            isOneToOne: false;
+            referencedRelation: "appointment_slot_offers";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+    };
+    Views: {
+      [_ in never]: never;
+    };
+    Functions: {
+      get_eligible_waitlist_candidates: {
+        Args: { p_limit?: number; p_now?: string; p_slot_offer_id: string };
+        Returns: {
+          availability: string;
+          email: string;
+          locale: string;
+          patient_id: string;
+          patient_name: string;
+          practitioner_preference: string;
+          priority: number;
+          rank: number;
+          waiting_since: string;
+          waitlist_id: string;
+          why: string;
+        }[];
+      };
+      is_clinic_admin: { Args: Record<PropertyKey, never>; Returns: boolean };
+      job_cancel: {
+        Args: { p_job_id: number; p_now?: string; p_reason?: string };
+        Returns: unknown;
+        SetofOptions: {
+          from: "*";
+          to: "jobs";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      job_claim: {
+        Args: {
+          p_lease_seconds?: number;
+          p_limit?: number;
+          p_now?: string;
+          p_queue: string;
+          p_worker: string;
+        };
+        Returns: unknown[];
+        SetofOptions: {
+          from: "*";
+          to: "jobs";
+          isOneToOne: false;
+          isSetofReturn: true;
+        };
+      };
+      job_complete: {
+        Args: {
+          p_job_id: number;
+          p_now?: string;
+          p_result?: Json;
+          p_worker: string;
+        };
+        Returns:
+          | "waiting"
+          | "running"
+          | "succeeded"
+          | "retrying"
+          | "dead"
+          | "cancelled";
+      };
+      job_enqueue: {
+        Args: {
+          p_dedupe_key?: string;
+          p_max_attempts?: number;
+          p_now?: string;
+          p_payload?: Json;
+          p_priority?: number;
+          p_queue: string;
+          p_run_at?: string;
+          p_subject?: string;
+        };
+        Returns: unknown;
+        SetofOptions: {
+          from: "*";
+          to: "jobs";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      job_enqueue_many: {
+        Args: { p_jobs: Json; p_now?: string; p_queue: string };
+        Returns: number[];
+      };
+      job_extend_lease: {
+        Args: {
+          p_job_ids: number[];
+          p_lease_seconds?: number;
+          p_now?: string;
+          p_worker: string;
+        };
+        Returns: number[];
+      };
+      job_fail: {
+        Args: {
+          p_error: string;
+          p_job_id: number;
+          p_now?: string;
+          p_permanent?: boolean;
+          p_retry_after_seconds?: number;
+          p_worker: string;
+        };
+        Returns:
+          | "waiting"
+          | "running"
+          | "succeeded"
+          | "retrying"
+          | "dead"
+          | "cancelled";
+      };
+      job_probe_record: {
+        Args: {
+          p_handler_started_at: string;
+          p_now?: string;
+          p_probe_id: number;
+        };
+        Returns: unknown;
+        SetofOptions: {
+          from: "*";
+          to: "probes";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      job_report: {
+        Args: { p_now?: string; p_outcomes: Json; p_worker: string };
+        Returns: {
+          job_id: number;
+          state:
+            | "waiting"
+            | "running"
+            | "succeeded"
+            | "retrying"
+            | "dead"
+            | "cancelled";
+        }[];
+      };
+      job_retry: {
+        Args: { p_job_id: number; p_now?: string };
+        Returns: unknown;
+        SetofOptions: {
+          from: "*";
+          to: "jobs";
+          isOneToOne: true;
+          isSetofReturn: false;
+        };
+      };
+      job_wake: {
+        Args: { p_queue: string; p_reason?: string };
+        Returns: number;
+      };
+      waitlist_booking_email: {
+        Args: { p_invitation_id: string };
+        Returns: Json;
+      };
+      waitlist_expire_due: { Args: { p_now?: string }; Returns: Json };
+      waitlist_invitation_view: {
+        Args: { p_now?: string; p_token: string };
+        Returns: Json;
+      };
+      waitlist_monitor: { Args: { p_now?: string }; Returns: Json };
+      waitlist_open_wave: {
+        Args: {
+          p_attempt?: number;
+          p_now?: string;
+          p_slot_offer_id: string;
+          p_wave: number;
+        };
+        Returns: Json;
+      };
+      waitlist_record_booking_email: {
+        Args: {
+          p_attempt?: number;
+          p_email_id?: string;
+          p_error?: string;
+          p_invitation_id: string;
+          p_now?: string;
+        };
+        Returns: undefined;
+      };
+      waitlist_record_invitation_emails: {
+        Args: { p_now?: string; p_results: Json };
+        Returns: number;
+      };
+      waitlist_respond: {
+        Args: { p_action: string; p_now?: string; p_token: string };
+        Returns: Json;
+      };
+    };
+    Enums: {
+      [_ in never]: never;
+    };
+    CompositeTypes: {
+      [_ in never]: never;
+    };
+  };
+};
+
+type DatabaseWithoutInternals = Omit<Database, "__InternalSupabase">;
+
+type DefaultSchema = DatabaseWithoutInternals[Extract<keyof Database, "public">];
+
+export type Tables<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof (DefaultSchema["Tables"] & DefaultSchema["Views"])
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof (
+      & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+      & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"]
+    )
+    : never) = never,
+> = DefaultSchemaTableNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? (
+    & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    & DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Views"]
+  )[TableName] extends {
+    Row: infer R;
+  } ? R
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof (
+    & DefaultSchema["Tables"]
+    & DefaultSchema["Views"]
+  ) ? (
+      & DefaultSchema["Tables"]
+      & DefaultSchema["Views"]
+    )[DefaultSchemaTableNameOrOptions] extends {
+      Row: infer R;
+    } ? R
+    : never
+  : never;
+
+export type TablesInsert<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never) = never,
+> = DefaultSchemaTableNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+}
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends
+    {
+      Insert: infer I;
+    } ? I
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Insert: infer I;
+    } ? I
+    : never
+  : never;
+
+export type TablesUpdate<
+  DefaultSchemaTableNameOrOptions extends
+    | keyof DefaultSchema["Tables"]
+    | { schema: keyof DatabaseWithoutInternals },
+  TableName extends (DefaultSchemaTableNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"]
+    : never) = never,
+> = DefaultSchemaTableNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+}
+  ? DatabaseWithoutInternals[DefaultSchemaTableNameOrOptions["schema"]]["Tables"][TableName] extends
+    {
+      Update: infer U;
+    } ? U
+  : never
+  : DefaultSchemaTableNameOrOptions extends keyof DefaultSchema["Tables"]
+    ? DefaultSchema["Tables"][DefaultSchemaTableNameOrOptions] extends {
+      Update: infer U;
+    } ? U
+    : never
+  : never;
+
+export type Enums<
+  DefaultSchemaEnumNameOrOptions extends
+    | keyof DefaultSchema["Enums"]
+    | { schema: keyof DatabaseWithoutInternals },
+  EnumName extends (DefaultSchemaEnumNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"]
+    : never) = never,
+> = DefaultSchemaEnumNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? DatabaseWithoutInternals[DefaultSchemaEnumNameOrOptions["schema"]]["Enums"][EnumName]
+  : DefaultSchemaEnumNameOrOptions extends keyof DefaultSchema["Enums"]
+    ? DefaultSchema["Enums"][DefaultSchemaEnumNameOrOptions]
+  : never;
+
+export type CompositeTypes<
+  PublicCompositeTypeNameOrOptions extends
+    | keyof DefaultSchema["CompositeTypes"]
+    | { schema: keyof DatabaseWithoutInternals },
+  CompositeTypeName extends (PublicCompositeTypeNameOrOptions extends {
+    schema: keyof DatabaseWithoutInternals;
+  } ? keyof DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"]
+    : never) = never,
+> = PublicCompositeTypeNameOrOptions extends {
+  schema: keyof DatabaseWithoutInternals;
+} ? DatabaseWithoutInternals[PublicCompositeTypeNameOrOptions["schema"]]["CompositeTypes"][
+    CompositeTypeName
+  ]
+  : PublicCompositeTypeNameOrOptions extends keyof DefaultSchema["CompositeTypes"]
+    ? DefaultSchema["CompositeTypes"][PublicCompositeTypeNameOrOptions]
+  : never;
+
+export const Constants = {
+  public: {
+    Enums: {},
+  },
+} as const;
