@@ -2,17 +2,20 @@
  * `bash scripts/test.sh`: every check and test, on a fresh test platform.
  *
  *   1. deno fmt --check, deno lint, deno check
- *   2. a fresh test cluster (own ports, own folder) with everything started
- *   3. pgTAP files in supabase/tests/database with pg_prove
- *   4. Deno tests in tests/ against the running platform
+ *   2. a fresh test cluster (own ports, own folder) with everything started, the migrations
+ *      applied by the Supabase CLI
+ *   3. `supabase db lint --level warning` over the project's schemas: one check, failed by any
+ *      finding
+ *   4. pgTAP files in supabase/tests/database with pg_prove
+ *   5. Deno tests in tests/ against the running platform
  *
  * Ends with the line `N passed, N failed`. Arguments after the options go to `deno test`
- * (file paths or `--filter`). Options: `--no-static` skips step 1, `--no-pgtap` step 3,
- * `--no-deno` step 4.
+ * (file paths or `--filter`). Options: `--no-static` skips steps 1 and 3, `--no-pgtap` step 4,
+ * `--no-deno` step 5.
  */
 import { PROJECT_ROOT } from "./platform/config.ts";
 import { startPlatform } from "./platform/start.ts";
-import { psql } from "./platform/postgres.ts";
+import { lintDatabase, psql } from "./platform/postgres.ts";
 
 const flags = new Set(Deno.args.filter((a) => /^--no-(static|pgtap|deno)$/.test(a)));
 const denoTestArgs = Deno.args.filter((a) => !flags.has(a));
@@ -49,6 +52,16 @@ if (!flags.has("--no-static")) {
 const platform = await startPlatform("test", { fresh: true });
 try {
   const { cfg, env } = platform;
+  if (!flags.has("--no-static")) {
+    const lint = await lintDatabase(cfg);
+    if (lint.ok) {
+      passed++;
+      console.log(`supabase db lint: no finding in ${lint.schemas.join(", ")}`);
+    } else {
+      failed++;
+      console.log(`supabase db lint failed on ${lint.schemas.join(", ")}:\n${lint.report}`);
+    }
+  }
   if (!flags.has("--no-pgtap")) {
     await psql(cfg.dbUrl, "create extension if not exists pgtap with schema extensions");
     const files: string[] = [];

@@ -195,3 +195,44 @@ export async function applyMigrations(cfg: PlatformConfig): Promise<string[]> {
   const after = await migrationHistory(cfg.dbUrl);
   return [...after].filter((version) => !before.has(version)).sort();
 }
+
+/**
+ * The schemas the project owns: `public` and every schema a migration creates, as the Supabase
+ * CLI recorded the migrations' statements in `supabase_migrations.schema_migrations`. Schemas
+ * of Supabase's stand-ins (auth, vault, net, extensions), of extensions (cron) and the CLI's
+ * own history are not among them.
+ */
+export async function projectSchemas(dbUrl: string): Promise<string[]> {
+  const out = await psql(
+    dbUrl,
+    `select n.nspname from pg_namespace n
+     where n.nspname = 'public' or n.nspname in (
+       select (regexp_match(s, '^\\s*create\\s+schema\\s+(?:if\\s+not\\s+exists\\s+)?"?([^\\s";]+)', 'i'))[1]
+       from supabase_migrations.schema_migrations m, unnest(m.statements) s)
+     order by n.nspname = 'public' desc, n.nspname`,
+  );
+  return out.split("\n").filter(Boolean);
+}
+
+/** What `supabase db lint` reported. */
+export interface LintResult {
+  /** True when the CLI reported no warning and no error. */
+  ok: boolean;
+  /** The schemas linted. */
+  schemas: string[];
+  /** The CLI's report (JSON, one entry per function with issues) and messages. */
+  report: string;
+}
+
+/**
+ * Lints every function of the project's schemas with `supabase db lint --level warning`
+ * (plpgsql_check, which the CLI creates for the run and rolls back). Any warning fails.
+ */
+export async function lintDatabase(cfg: PlatformConfig): Promise<LintResult> {
+  const schemas = await projectSchemas(cfg.dbUrl);
+  const result = await supabaseCli([
+    ...["db", "lint", "--db-url", cliDbUrl(cfg.dbUrl)],
+    ...["--schema", schemas.join(","), "--level", "warning", "--fail-on", "warning"],
+  ]);
+  return { ok: result.success, schemas, report: (result.stdout + result.stderr).trim() };
+}
