@@ -2,19 +2,22 @@
  * `bash scripts/test.sh`: every check and test, on a fresh test platform.
  *
  *   1. deno fmt --check, deno lint, deno check
- *   2. a fresh test cluster (own ports, own folder) with everything started
- *   3. pgTAP files in supabase/tests/database with pg_prove, after their helpers (helpers.sql)
- *   4. the database types are fresh: a generation from the migrated schema equals the
+ *   2. a fresh test cluster (own ports, own folder) with everything started, the migrations
+ *      applied by the Supabase CLI
+ *   3. `supabase db lint --level warning` over the project's schemas: one check, failed by any
+ *      finding
+ *   4. pgTAP files in supabase/tests/database with pg_prove, after their helpers (helpers.sql)
+ *   5. the database types are fresh: a generation from the migrated schema equals the
  *      committed supabase/functions/_shared/database.types.ts (scripts/types.ts)
- *   5. Deno tests in tests/ against the running platform
+ *   6. Deno tests in tests/ against the running platform
  *
  * Ends with the line `N passed, N failed`. Arguments after the options go to `deno test`
- * (file paths or `--filter`). Options: `--no-static` skips steps 1 and 4, `--no-pgtap` step 3,
- * `--no-types` step 4, `--no-deno` step 5.
+ * (file paths or `--filter`). Options: `--no-static` skips steps 1, 3 and 5, `--no-pgtap`
+ * step 4, `--no-types` step 5, `--no-deno` step 6.
  */
 import { PROJECT_ROOT } from "./platform/config.ts";
 import { startPlatform } from "./platform/start.ts";
-import { psql } from "./platform/postgres.ts";
+import { lintDatabase, psql } from "./platform/postgres.ts";
 import { DATABASE_TYPES_PATH, generateDatabaseTypes } from "./types.ts";
 
 const flags = new Set(Deno.args.filter((a) => /^--no-(static|pgtap|types|deno)$/.test(a)));
@@ -52,6 +55,16 @@ if (!flags.has("--no-static")) {
 const platform = await startPlatform("test", { fresh: true });
 try {
   const { cfg, env } = platform;
+  if (!flags.has("--no-static")) {
+    const lint = await lintDatabase(cfg);
+    if (lint.ok) {
+      passed++;
+      console.log(`supabase db lint: no finding in ${lint.schemas.join(", ")}`);
+    } else {
+      failed++;
+      console.log(`supabase db lint failed on ${lint.schemas.join(", ")}:\n${lint.report}`);
+    }
+  }
   if (!flags.has("--no-pgtap")) {
     await psql(cfg.dbUrl, "create extension if not exists pgtap with schema extensions");
     // The shared helpers (schema tests), in one transaction; loading them again replaces them.

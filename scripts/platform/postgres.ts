@@ -1,12 +1,14 @@
 /**
  * The local PostgreSQL 15 cluster: created under `.local/<profile>/pg`, started with pg_cron,
- * Supabase's stand-ins applied, then the project's migrations in order.
+ * Supabase's stand-ins applied with psql, then the project's migrations applied by the Supabase
+ * CLI (`supabase migration up`), as on a hosted project.
  *
  * Postgres refuses to run as root, so when we are root every server command runs as `postgres`.
  */
 import { type PlatformConfig, PROJECT_ROOT } from "./config.ts";
 import { exists, join } from "./path.ts";
 import { isRoot, run } from "./process.ts";
+import { cliDbUrl, supabaseCli } from "./supabase_cli.ts";
 
 const PG_BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
 
@@ -163,37 +165,74 @@ export async function applyStandIns(cfg: PlatformConfig): Promise<void> {
   for (const name of await sqlFiles(dir)) await psqlFile(cfg.dbUrl, join(dir, name));
 }
 
+/** Versions recorded in the CLI's migration history (none before the first migration). */
+async function migrationHistory(dbUrl: string): Promise<Set<string>> {
+  const table = "supabase_migrations.schema_migrations";
+  if (!(await psql(dbUrl, `select to_regclass('${table}') is not null`)).startsWith("t")) {
+    return new Set();
+  }
+  return new Set((await psql(dbUrl, `select version from ${table}`)).split("\n").filter(Boolean));
+}
+
 /**
- * Applies the migrations not applied yet, recording each in
- * `supabase_migrations.schema_migrations` as the Supabase CLI does.
- * Returns the versions applied by this call.
+ * Applies the migrations not applied yet with the Supabase CLI (`supabase migration up
+ * --db-url`), which records each in `supabase_migrations.schema_migrations` as it does on a
+ * hosted project. Returns the versions applied by this call.
+ *
+ * @throws {Error} with the CLI's message when a migration fails (the CLI stops there; earlier
+ *   migrations of the same call stay applied, as on a hosted project).
  */
 export async function applyMigrations(cfg: PlatformConfig): Promise<string[]> {
-  await psql(
-    cfg.dbUrl,
-    `create schema if not exists supabase_migrations;
-     create table if not exists supabase_migrations.schema_migrations (
-       version text primary key, statements text[], name text);`,
-  );
-  const applied = new Set(
-    (await psql(cfg.dbUrl, "select version from supabase_migrations.schema_migrations"))
-      .split("\n").filter(Boolean),
-  );
-  const dir = join(PROJECT_ROOT, "supabase/migrations");
-  const done: string[] = [];
-  for (const name of await sqlFiles(dir)) {
-    const match = /^(\d+)_(.+)\.sql$/.exec(name);
-    if (!match) throw new Error(`Migration file name must be <timestamp>_<name>.sql: ${name}`);
-    const [, version, label] = match;
-    if (applied.has(version)) continue;
-    // The file and its record commit together (psql -1 wraps every -f and -c in one transaction).
-    await run("psql", [
-      cfg.dbUrl,
-      ...["-X", "-q", "-v", "ON_ERROR_STOP=1", "-1", "-f", join(dir, name)],
-      "-c",
-      `insert into supabase_migrations.schema_migrations (version, name) values ('${version}', '${label}')`,
-    ], { env: { PGOPTIONS: "--client-min-messages=warning" } });
-    done.push(version);
+  const before = await migrationHistory(cfg.dbUrl);
+  const result = await supabaseCli(["migration", "up", "--db-url", cliDbUrl(cfg.dbUrl)]);
+  if (!result.success) {
+    throw new Error(
+      `Supabase CLI could not apply the migrations in supabase/migrations ` +
+        `(supabase migration up, ${cfg.profile} database on port ${cfg.dbPort}):\n` +
+        (result.stderr + result.stdout).trim(),
+    );
   }
-  return done;
+  const after = await migrationHistory(cfg.dbUrl);
+  return [...after].filter((version) => !before.has(version)).sort();
+}
+
+/**
+ * The schemas the project owns: `public` and every schema a migration creates, as the Supabase
+ * CLI recorded the migrations' statements in `supabase_migrations.schema_migrations`. Schemas
+ * of Supabase's stand-ins (auth, vault, net, extensions), of extensions (cron) and the CLI's
+ * own history are not among them.
+ */
+export async function projectSchemas(dbUrl: string): Promise<string[]> {
+  const out = await psql(
+    dbUrl,
+    `select n.nspname from pg_namespace n
+     where n.nspname = 'public' or n.nspname in (
+       select (regexp_match(s, '^\\s*create\\s+schema\\s+(?:if\\s+not\\s+exists\\s+)?"?([^\\s";]+)', 'i'))[1]
+       from supabase_migrations.schema_migrations m, unnest(m.statements) s)
+     order by n.nspname = 'public' desc, n.nspname`,
+  );
+  return out.split("\n").filter(Boolean);
+}
+
+/** What `supabase db lint` reported. */
+export interface LintResult {
+  /** True when the CLI reported no warning and no error. */
+  ok: boolean;
+  /** The schemas linted. */
+  schemas: string[];
+  /** The CLI's report (JSON, one entry per function with issues) and messages. */
+  report: string;
+}
+
+/**
+ * Lints every function of the project's schemas with `supabase db lint --level warning`
+ * (plpgsql_check, which the CLI creates for the run and rolls back). Any warning fails.
+ */
+export async function lintDatabase(cfg: PlatformConfig): Promise<LintResult> {
+  const schemas = await projectSchemas(cfg.dbUrl);
+  const result = await supabaseCli([
+    ...["db", "lint", "--db-url", cliDbUrl(cfg.dbUrl)],
+    ...["--schema", schemas.join(","), "--level", "warning", "--fail-on", "warning"],
+  ]);
+  return { ok: result.success, schemas, report: (result.stdout + result.stderr).trim() };
 }

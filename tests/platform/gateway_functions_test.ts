@@ -410,7 +410,7 @@ Deno.test("the project's config.toml gives the exposed schemas and each function
   assertEquals(settings.verifyJwt("a-function-not-listed"), true);
 });
 
-Deno.test("the TOML reader takes the syntax config.toml uses and names the line it refuses", () => {
+Deno.test("the TOML reader takes the syntax config.toml uses and names the line of invalid TOML", () => {
   const doc = parseToml(`
 # comment
 project_id = "demo" # trailing comment
@@ -442,7 +442,7 @@ escaped = "tab\\there \\"quoted\\" \\u00e9"
       apple: { enabled: false, secret: { name: "x", n: [1, 2] }, escaped: 'tab\there "quoted" é' },
     },
   });
-  for (const [text, line] of [["a = 1\nb = 1979-05-27", 2], ["[[arr]]", 1], ["a = 1\na = 2", 2]]) {
+  for (const [text, line] of [["a = 1\nb = ", 2], ["[a]\nx = 1\n[b\n", 3], ["a = 1\na = 2", 2]]) {
     let message = "";
     try {
       parseToml(text as string);

@@ -3,7 +3,7 @@
  * (`[api] schemas`, `extra_search_path`) and each function's `verify_jwt`
  * (`[functions.<name>]`, true unless set to false), as the Supabase CLI reads them.
  */
-import { parseToml, type TomlTable, type TomlValue } from "./config_toml.ts";
+import { isTomlTable, parseToml, type TomlTable, type TomlValue } from "./config_toml.ts";
 
 /** What the gateway takes from config.toml. */
 export interface GatewaySettings {
@@ -20,7 +20,7 @@ const DEFAULT_SCHEMAS = ["public", "graphql_public"];
 const DEFAULT_EXTRA_SEARCH_PATH = ["public", "extensions"];
 
 function table(value: TomlValue | undefined): TomlTable {
-  return typeof value === "object" && value !== null && !Array.isArray(value) ? value : {};
+  return isTomlTable(value) ? value : {};
 }
 
 function stringList(value: TomlValue | undefined, fallback: string[], what: string): string[] {
