@@ -70,16 +70,24 @@ function only(emails: StoredEmail[] | undefined, who: string): StoredEmail {
 /**
  * After a failed first send and a successful retry: one email per invitee, every invitation
  * `sent` after two attempts with the stand-in's email id, and its log an error (retry_count 0)
- * then a success (retry_count 1). Returns each invitation's error log with its email.
+ * then a success (retry_count 1). The job used two attempts, or one when the failure was a
+ * throttle (`throttled`: a 429 gives its attempt back and counts in `throttles`). Returns each
+ * invitation's error log with its email.
  */
 async function assertRetriedOnce(
   sql: Sql,
   clinic: Clinic,
   offerId: string,
-  tick?: () => Promise<unknown>,
+  opts: { tick?: () => Promise<unknown>; throttled?: boolean } = {},
 ) {
-  const job = await waitForJob(() => waveJob(sql, offerId), { tick, timeoutMs: 20_000 });
-  assertEquals([job.state, job.attempts], ["succeeded", 2]);
+  const job = await waitForJob(() => waveJob(sql, offerId), {
+    tick: opts.tick,
+    timeoutMs: 20_000,
+  });
+  assertEquals(
+    [job.state, job.attempts, job.throttles],
+    opts.throttled ? ["succeeded", 1, 1] : ["succeeded", 2, 0],
+  );
   const emails = await emailsOf(clinic.candidates.map((c) => c.email));
   const invitations = await invitationsOf(sql, offerId);
   assertEquals(invitations.length, clinic.candidates.length);
@@ -298,7 +306,7 @@ Deno.test("a 429 with retry-after is waited out in the same run and each invitee
     const offerId = await cancelAppointment(t.sql, clinic);
     // No cron tick here: the runner itself waits out a retry-after of at most 5 s.
     await waitForEmails(clinic.candidates.map((c) => c.email), { timeoutMs: 8_000 });
-    const retried = await assertRetriedOnce(t.sql, clinic, offerId);
+    const retried = await assertRetriedOnce(t.sql, clinic, offerId, { throttled: true });
     for (const { log, email } of retried) {
       assertMatch(log.error_message, /429/);
       const pause = Date.parse(email.created_at) - log.created_at.getTime();

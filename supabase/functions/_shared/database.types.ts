@@ -569,7 +569,7 @@ export type Database = {
     };
     Functions: {
       get_eligible_waitlist_candidates: {
-        Args: { p_limit?: number; p_now?: string; p_slot_offer_id: string };
+        Args: { p_limit?: number; p_slot_offer_id: string };
         Returns: {
           availability: string;
           email: string;
