@@ -16,6 +16,7 @@
 --            tests.practitioner, tests.appointment_type, tests.patient
 --   flow     tests.cancel_appointment (the trigger's offer), tests.cancel_and_invite (cancel,
 --            open wave 1, emails sent), tests.wave_invitations, tests.days_ahead_at
+--   sessions tests.connect(name) (dblink), tests.wait_until_blocked(name)
 --
 -- Fixtures insert rows inside the caller's transaction: a file's final rollback takes them away
 -- (waitlist-07 commits its fixtures through a second session and removes them itself).
@@ -449,6 +450,48 @@ end
 $$;
 comment on function tests.cancel_and_invite(uuid) is
   'Cancels an appointment, opens wave 1 of its offer and records the wave''s emails as sent (email id em_<token>). Returns the wave JSON (slot_offer_id, invitations with tokens).';
+
+-- =============================================================================================
+-- Concurrency: more sessions through dblink
+-- =============================================================================================
+
+-- (plpgsql: dblink is created by the files that use it, inside their own transaction.)
+create or replace function tests.connect(p_name text) returns text
+language plpgsql
+as $$
+begin
+  return extensions.dblink_connect(p_name, format(
+    'host=127.0.0.1 port=%s dbname=%s user=postgres password=postgres application_name=%s',
+    current_setting('port'), current_database(), p_name));
+end
+$$;
+comment on function tests.connect(text) is
+  'Opens dblink connection p_name: another session as postgres on this database, its application_name p_name (autocommit until it runs begin). Needs the dblink extension in schema extensions.';
+
+create or replace function tests.wait_until_blocked(p_name text, p_timeout interval default '5 seconds')
+returns boolean
+language plpgsql
+as $$
+declare
+  v_pid int;
+  v_deadline timestamptz := clock_timestamp() + p_timeout;
+begin
+  select pid into v_pid from pg_stat_activity where application_name = p_name;
+  if v_pid is null then
+    raise exception 'No session named % (open it with tests.connect)', p_name;
+  end if;
+  loop
+    if cardinality(pg_blocking_pids(v_pid)) > 0 then
+      return true;
+    end if;
+    exit when clock_timestamp() >= v_deadline;
+    perform pg_sleep(0.01);
+  end loop;
+  return false;
+end
+$$;
+comment on function tests.wait_until_blocked(text, interval) is
+  'Answers whether session p_name (see tests.connect) is waiting for another transaction''s lock, polling until p_timeout.';
 
 -- Only postgres runs the helpers (API roles have no usage on the schema either).
 revoke all on all functions in schema tests from public, anon, authenticated, service_role;
