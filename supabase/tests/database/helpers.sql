@@ -222,51 +222,59 @@ comment on function tests.add_patient(text, text, text, text, uuid) is
   'Creates a patient; the email defaults to <first name in lower case>@example.com (null: none). Returns its id.';
 
 -- Lookups by name, so that a test reads "Cora's appointment with Dr T15" rather than ids.
-create or replace function tests.practitioner(p_name text) returns uuid
+create or replace function tests.the_one(p_what text, p_ids uuid[]) returns uuid
 language plpgsql
+immutable
+as $$
+begin
+  if cardinality(p_ids) is distinct from 1 then
+    raise exception 'Test fixture: expected one %, found %', p_what, coalesce(cardinality(p_ids), 0);
+  end if;
+  return p_ids[1];
+end
+$$;
+comment on function tests.the_one(text, uuid[]) is
+  'The only id of p_ids; raises (naming p_what) when there are none or several. Used by the lookups by name.';
+
+create or replace function tests.practitioner(p_name text) returns uuid
+language sql
 stable
 as $$
-declare
-  v_id uuid;
-begin
-  select id into strict v_id from public.practitioners where full_name = p_name;
-  return v_id;
-exception when no_data_found or too_many_rows then
-  raise exception 'Test fixture: expected one practitioner named "%"', p_name;
-end
+  select tests.the_one(format('practitioner named "%s"', p_name),
+                       array(select id from public.practitioners where full_name = p_name))
 $$;
 comment on function tests.practitioner(text) is 'The id of the one practitioner named p_name (raises otherwise).';
 
 create or replace function tests.appointment_type(p_name text) returns uuid
-language plpgsql
+language sql
 stable
 as $$
-declare
-  v_id uuid;
-begin
-  select id into strict v_id from public.appointment_types where name = p_name;
-  return v_id;
-exception when no_data_found or too_many_rows then
-  raise exception 'Test fixture: expected one appointment type named "%"', p_name;
-end
+  select tests.the_one(format('appointment type named "%s"', p_name),
+                       array(select id from public.appointment_types where name = p_name))
 $$;
 comment on function tests.appointment_type(text) is 'The id of the one appointment type named p_name (raises otherwise).';
 
 create or replace function tests.patient(p_first_name text, p_last_name text) returns uuid
-language plpgsql
+language sql
 stable
 as $$
-declare
-  v_id uuid;
-begin
-  select id into strict v_id from public.patients
-  where first_name = p_first_name and last_name = p_last_name;
-  return v_id;
-exception when no_data_found or too_many_rows then
-  raise exception 'Test fixture: expected one patient named "% %"', p_first_name, p_last_name;
-end
+  select tests.the_one(format('patient named "%s %s"', p_first_name, p_last_name),
+                       array(select id from public.patients
+                             where first_name = p_first_name and last_name = p_last_name))
 $$;
 comment on function tests.patient(text, text) is 'The id of the one patient named p_first_name p_last_name (raises otherwise).';
+
+-- The clinic most waitlist files start from, its names marked with p_tag (a file's own).
+create or replace function tests.add_clinic(p_tag text) returns void
+language sql
+as $$
+  select tests.add_practitioner('Dr ' || p_tag), tests.add_practitioner('Dr ' || p_tag || ' bis'),
+         tests.add_appointment_type(lower(p_tag) || ' consultation', p_name_en => lower(p_tag) || ' visit'),
+         tests.add_appointment_type(lower(p_tag) || ' rare'),
+         tests.add_patient('Cora', p_tag);
+$$;
+comment on function tests.add_clinic(text) is
+  'Creates the usual clinic of a test tagged p_tag (say T15): practitioners "Dr T15" and "Dr T15 bis", appointment types "t15 consultation" (in English "t15 visit") and "t15 rare" (30 minutes), and Cora T15, the patient whose appointments get cancelled.';
 
 create or replace function tests.add_appointment(
   p_patient_id uuid,

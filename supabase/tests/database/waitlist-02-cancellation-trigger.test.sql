@@ -9,14 +9,13 @@ select plan(39);
 
 select tests.waitlist_settings();
 
-select tests.add_practitioner('Dr T14'), tests.add_appointment_type('t14 consultation'),
-       tests.add_patient('Ana', 'T14');
+select tests.add_clinic('T14');
 
-/* An appointment of Ana with Dr T14, starting p_starts_in from now (whole minutes). */
+/* An appointment of Cora with Dr T14, starting p_starts_in from now (whole minutes). */
 create function pg_temp.appointment(p_starts_in interval, p_status text default 'confirmed')
 returns uuid
 language sql as $$
-  select tests.add_appointment(tests.patient('Ana', 'T14'), tests.practitioner('Dr T14'),
+  select tests.add_appointment(tests.patient('Cora', 'T14'), tests.practitioner('Dr T14'),
     tests.appointment_type('t14 consultation'), date_trunc('minute', now()) + p_starts_in, 30, p_status)
 $$;
 

@@ -9,9 +9,7 @@ select plan(41);
 
 select tests.waitlist_settings();
 
-select tests.add_practitioner('Dr T15'), tests.add_practitioner('Dr T15 bis');
-select tests.add_appointment_type('t15 consultation'), tests.add_appointment_type('t15 rare');
-select tests.add_patient('Cora', 'T15');
+select tests.add_clinic('T15');
 -- c1 to c5, any practitioner, priority 5 down to 1, available around the clock (also past midnight).
 select tests.add_waitlist_entry(
   tests.add_patient('c' || n, 'T15', p_locale => case n when 1 then 'en' else 'fr' end),

@@ -9,10 +9,7 @@ select plan(44);
 
 select tests.waitlist_settings(p_wave_size => 3);
 
-select tests.add_practitioner('Dr T16'), tests.add_practitioner('Dr T16 bis');
-select tests.add_appointment_type('t16 consultation', p_name_en => 't16 visit'),
-       tests.add_appointment_type('t16 rare');
-select tests.add_patient('Cora', 'T16'), tests.add_patient('Walk-in', 'T16', p_email => null);
+select tests.add_clinic('T16'), tests.add_patient('Walk-in', 'T16', p_email => null);
 -- r1 to r3 want a consultation (priority 3 to 1), r4 the rare type; around the clock, any practitioner.
 select tests.add_waitlist_entry(
   tests.add_patient('r' || n, 'T16', p_locale => case n when 1 then 'en' else 'fr' end),

@@ -7,9 +7,7 @@ select plan(31);
 
 select tests.waitlist_settings();
 
-select tests.add_practitioner('Dr T17'), tests.add_practitioner('Dr T17 bis');
-select tests.add_appointment_type('t17 consultation'), tests.add_appointment_type('t17 rare');
-select tests.add_patient('Cora', 'T17');
+select tests.add_clinic('T17');
 -- e1 and e2 want a consultation, e3 the rare type; around the clock, any practitioner.
 select tests.add_waitlist_entry(tests.add_patient('e' || n, 'T17'),
   tests.appointment_type(case n when 3 then 't17 rare' else 't17 consultation' end),

@@ -114,8 +114,7 @@ select is(
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures: a cancelled appointment, its offer, two invitations (one sent, one accepted), logs.
 -- ---------------------------------------------------------------------------------------------
-select tests.add_practitioner('Dr T18'), tests.add_appointment_type('t18 consultation'),
-       tests.add_patient('Cora', 'T18');
+select tests.add_clinic('T18');
 -- s1 and s2 wait for a consultation, any practitioner, every day from 08:00 to 18:00.
 with entries as (
   select tests.add_waitlist_entry(tests.add_patient('s' || n, 'T18'), tests.appointment_type('t18 consultation'),

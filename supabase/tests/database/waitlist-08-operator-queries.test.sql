@@ -7,8 +7,7 @@ select plan(9);
 
 select tests.waitlist_settings();
 
-select tests.add_practitioner('Dr T20'), tests.add_appointment_type('t20 consultation'),
-       tests.add_patient('Cora', 'T20');
+select tests.add_clinic('T20');
 -- q1 (priority 2) and q2 (priority 1) wait for a consultation, all week, any practitioner.
 select tests.add_waitlist_entry(tests.add_patient('q' || n, 'T20'), tests.appointment_type('t20 consultation'),
   p_priority => 3 - n)
