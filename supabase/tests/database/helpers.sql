@@ -5,6 +5,7 @@
 --
 --   roles    tests.act_as(role, claims), tests.act_as_anon(), tests.act_as_user(user id),
 --            tests.act_as_clinic_admin(user id), tests.act_as_service_role()
+--            tests.api_roles_using_schema(schema), tests.functions_api_roles_may_execute(schema)
 --   users    tests.create_auth_user(email, app_metadata) → the new auth.users id
 --   time     tests.frozen_now(): one fixed instant, for functions that take p_now
 --   settings tests.waitlist_settings(...) (every tunable a test depends on, reset to known values),
@@ -78,6 +79,31 @@ create or replace function tests.act_as_service_role() returns void
 language sql
 as $$ select tests.act_as('service_role') $$;
 comment on function tests.act_as_service_role() is 'Acts as service_role (the service key).';
+
+-- What the API roles may reach, for the tests of least privilege (each list should be empty).
+create or replace function tests.api_roles_using_schema(p_schema text) returns text[]
+language sql
+stable
+as $$
+  select array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
+               where has_schema_privilege(r, p_schema, 'usage') order by 1)
+$$;
+comment on function tests.api_roles_using_schema(text) is
+  'The API roles (anon, authenticated, service_role) that have usage on schema p_schema.';
+
+create or replace function tests.functions_api_roles_may_execute(p_schema text) returns text[]
+language sql
+stable
+as $$
+  select array(select p.oid::regprocedure::text from pg_proc p
+               where p.pronamespace = p_schema::regnamespace
+                 and (has_function_privilege('anon', p.oid, 'execute')
+                      or has_function_privilege('authenticated', p.oid, 'execute')
+                      or has_function_privilege('service_role', p.oid, 'execute'))
+               order by 1)
+$$;
+comment on function tests.functions_api_roles_may_execute(text) is
+  'The functions of schema p_schema that anon, authenticated or service_role may execute.';
 
 -- =============================================================================================
 -- Auth users

@@ -95,18 +95,12 @@ select is(
   'only the owner and service_role may execute the waitlist functions'
 );
 select is(
-  array(select f.fn::text from t18_functions f
-        where f.schema = 'waitlist_internal'
-          and (has_function_privilege('anon', f.fn, 'execute')
-               or has_function_privilege('authenticated', f.fn, 'execute')
-               or has_function_privilege('service_role', f.fn, 'execute'))
-        order by 1),
+  tests.functions_api_roles_may_execute('waitlist_internal'),
   '{}'::text[],
   'no API role may execute an internal waitlist helper'
 );
 select is(
-  array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
-        where has_schema_privilege(r, 'waitlist_internal', 'usage')),
+  tests.api_roles_using_schema('waitlist_internal'),
   '{}'::text[],
   'no API role may use the waitlist_internal schema'
 );
