@@ -5,16 +5,29 @@
 --
 --   roles    tests.act_as(role, claims), tests.act_as_anon(), tests.act_as_user(user id),
 --            tests.act_as_clinic_admin(user id), tests.act_as_service_role()
+--            tests.api_roles_using_schema(schema), tests.functions_api_roles_may_execute(schema)
 --   users    tests.create_auth_user(email, app_metadata) → the new auth.users id
 --   time     tests.frozen_now(): one fixed instant, for functions that take p_now
+--   settings tests.waitlist_settings(...) (every tunable a test depends on, reset to known values),
+--            tests.quiet_hours_from_now(from, until), tests.remove_waitlist_settings() and
+--            tests.restore_waitlist_settings()
 --   clinic   tests.add_practitioner, tests.add_appointment_type, tests.add_patient,
---            tests.add_appointment, tests.add_waitlist_entry (with availability windows),
---            tests.add_slot_offer, tests.waitlist_settings(...), tests.days_ahead_at,
---            tests.cancel_and_invite (cancel, open wave 1, emails sent), tests.wave_invitations
+--            tests.add_appointment, tests.add_waitlist_entry (with its availability),
+--            tests.add_availability, tests.add_slot_offer, tests.add_invitation; lookups by name:
+--            tests.practitioner, tests.appointment_type, tests.patient
+--   flow     tests.cancel_appointment (the trigger's offer), tests.cancel_and_invite (cancel,
+--            open wave 1, emails sent), tests.wave_invitations, tests.days_ahead_at
+--   sessions tests.connect(name) (dblink), tests.wait_until_blocked(name)
 --
--- Fixtures insert rows inside the test's transaction: the file's final rollback takes them away.
+-- Fixtures insert rows inside the caller's transaction: a file's final rollback takes them away
+-- (waitlist-07 commits its fixtures through a second session and removes them itself).
 
-create schema if not exists tests;
+-- Dropped and created again, so that a changed signature never leaves an old overload behind.
+-- (The notice listing what the drop takes away is silenced.)
+set local client_min_messages = warning;
+drop schema if exists tests cascade;
+reset client_min_messages;
+create schema tests;
 comment on schema tests is
   'pgTAP helpers (supabase/tests/database/helpers.sql): acting as an API role, auth users, a frozen clock, clinic fixtures. Loaded by scripts/test.ts; not usable by API roles.';
 revoke all on schema tests from public, anon, authenticated, service_role;
@@ -67,6 +80,31 @@ language sql
 as $$ select tests.act_as('service_role') $$;
 comment on function tests.act_as_service_role() is 'Acts as service_role (the service key).';
 
+-- What the API roles may reach, for the tests of least privilege (each list should be empty).
+create or replace function tests.api_roles_using_schema(p_schema text) returns text[]
+language sql
+stable
+as $$
+  select array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
+               where has_schema_privilege(r, p_schema, 'usage') order by 1)
+$$;
+comment on function tests.api_roles_using_schema(text) is
+  'The API roles (anon, authenticated, service_role) that have usage on schema p_schema.';
+
+create or replace function tests.functions_api_roles_may_execute(p_schema text) returns text[]
+language sql
+stable
+as $$
+  select array(select p.oid::regprocedure::text from pg_proc p
+               where p.pronamespace = p_schema::regnamespace
+                 and (has_function_privilege('anon', p.oid, 'execute')
+                      or has_function_privilege('authenticated', p.oid, 'execute')
+                      or has_function_privilege('service_role', p.oid, 'execute'))
+               order by 1)
+$$;
+comment on function tests.functions_api_roles_may_execute(text) is
+  'The functions of schema p_schema that anon, authenticated or service_role may execute.';
+
 -- =============================================================================================
 -- Auth users
 -- =============================================================================================
@@ -97,61 +135,172 @@ comment on function tests.frozen_now() is
   'A fixed instant (Monday 2026-12-07 09:00 UTC, 10:00 in Paris) for the p_now of the functions under test, so results do not depend on when the tests run.';
 
 -- =============================================================================================
--- The clinic
+-- Waitlist settings
 -- =============================================================================================
 
--- The waitlist settings of a test: quiet hours off and the clinic in Paris unless told.
+-- Every tunable a test depends on, set to known values (the migration's defaults differ: five
+-- per wave, quiet hours 21:00–08:00). Name only what the test is about.
 create or replace function tests.waitlist_settings(
   p_wave_size int default 2,
   p_time_zone text default 'Europe/Paris',
   p_quiet_hours_start time default null,
-  p_quiet_hours_end time default null
+  p_quiet_hours_end time default null,
+  p_wave_interval interval default '30 minutes',
+  p_invitation_lifetime interval default '24 hours',
+  p_offer_cutoff interval default '2 hours'
 ) returns void
 language sql
 as $$
   update public.waitlist_settings
   set wave_size = p_wave_size, clinic_time_zone = p_time_zone,
-      quiet_hours_start = p_quiet_hours_start, quiet_hours_end = p_quiet_hours_end
+      quiet_hours_start = p_quiet_hours_start, quiet_hours_end = p_quiet_hours_end,
+      wave_interval = p_wave_interval, invitation_lifetime = p_invitation_lifetime,
+      offer_cutoff = p_offer_cutoff
 $$;
-comment on function tests.waitlist_settings(int, text, time, time) is
-  'Sets the waitlist settings a test depends on (wave size, clinic time zone, quiet hours; none by default).';
+comment on function tests.waitlist_settings(int, text, time, time, interval, interval, interval) is
+  'Sets every waitlist tunable a test depends on: wave size 2, clinic in Europe/Paris, no quiet hours, 30 minutes between waves, invitations valid 24 hours, offers closing 2 hours before the slot, unless told otherwise.';
 
-create or replace function tests.add_practitioner(p_name text) returns uuid
+-- Quiet hours placed around the present moment, in the clinic's local time.
+create or replace function tests.quiet_hours_from_now(p_from interval, p_until interval) returns void
 language sql
-as $$ insert into public.practitioners (full_name) values (p_name) returning id $$;
-comment on function tests.add_practitioner(text) is 'Creates a practitioner; returns its id.';
+as $$
+  update public.waitlist_settings
+  set quiet_hours_start = ((now() at time zone clinic_time_zone) + p_from)::time,
+      quiet_hours_end = ((now() at time zone clinic_time_zone) + p_until)::time
+$$;
+comment on function tests.quiet_hours_from_now(interval, interval) is
+  'Sets the quiet hours from now() + p_from to now() + p_until, as local times in the clinic''s time zone (a negative p_from: they have begun).';
+
+-- Taking the settings row away makes the waitlist functions fail (a failure path); restoring
+-- puts back the row as it was.
+create or replace function tests.remove_waitlist_settings() returns void
+language plpgsql
+as $$
+begin
+  perform set_config('tests.saved_waitlist_settings',
+                     (select to_jsonb(s)::text from public.waitlist_settings s), true);
+  delete from public.waitlist_settings;
+end
+$$;
+comment on function tests.remove_waitlist_settings() is
+  'Deletes the waitlist settings row (so that what reads it fails), keeping a copy for tests.restore_waitlist_settings() until the transaction ends.';
+
+create or replace function tests.restore_waitlist_settings() returns void
+language plpgsql
+as $$
+declare
+  v_saved text := current_setting('tests.saved_waitlist_settings', true);
+begin
+  if coalesce(v_saved, '') = '' then
+    raise exception 'No waitlist settings to restore: call tests.remove_waitlist_settings() first';
+  end if;
+  insert into public.waitlist_settings
+  select * from jsonb_populate_record(null::public.waitlist_settings, v_saved::jsonb);
+  perform set_config('tests.saved_waitlist_settings', '', true);
+end
+$$;
+comment on function tests.restore_waitlist_settings() is
+  'Puts back the waitlist settings row removed by tests.remove_waitlist_settings().';
+
+-- =============================================================================================
+-- The clinic: practitioners, appointment types, patients, appointments
+-- =============================================================================================
+
+create or replace function tests.add_practitioner(p_name text, p_id uuid default null) returns uuid
+language sql
+as $$
+  insert into public.practitioners (id, full_name) values (coalesce(p_id, gen_random_uuid()), p_name)
+  returning id
+$$;
+comment on function tests.add_practitioner(text, uuid) is
+  'Creates a practitioner (with id p_id when given); returns its id.';
 
 create or replace function tests.add_appointment_type(
   p_name text,
   p_duration_minutes int default 30,
-  p_name_en text default null
+  p_name_en text default null,
+  p_id uuid default null
 ) returns uuid
 language sql
 as $$
-  insert into public.appointment_types (name, duration_minutes, name_en)
-  values (p_name, p_duration_minutes, p_name_en) returning id
+  insert into public.appointment_types (id, name, duration_minutes, name_en)
+  values (coalesce(p_id, gen_random_uuid()), p_name, p_duration_minutes, p_name_en) returning id
 $$;
-comment on function tests.add_appointment_type(text, int, text) is
-  'Creates an appointment type; returns its id.';
+comment on function tests.add_appointment_type(text, int, text, uuid) is
+  'Creates an appointment type (30 minutes unless told); returns its id.';
 
 create or replace function tests.add_patient(
   p_first_name text,
   p_last_name text default 'Test',
   p_email text default '',
-  p_locale text default 'fr'
+  p_locale text default 'fr',
+  p_id uuid default null
 ) returns uuid
 language sql
 as $$
-  insert into public.patients (first_name, last_name, email, locale)
-  values (p_first_name, p_last_name,
-          case when p_email = '' then lower(p_first_name || '.' || replace(p_last_name, ' ', '-'))
-                                      || '@patients.example.test'
-               else p_email end,
+  insert into public.patients (id, first_name, last_name, email, locale)
+  values (coalesce(p_id, gen_random_uuid()), p_first_name, p_last_name,
+          case when p_email = '' then lower(p_first_name) || '@example.com' else p_email end,
           p_locale)
   returning id
 $$;
-comment on function tests.add_patient(text, text, text, text) is
-  'Creates a patient; the email defaults to first.last@patients.example.test (null: none). Returns its id.';
+comment on function tests.add_patient(text, text, text, text, uuid) is
+  'Creates a patient; the email defaults to <first name in lower case>@example.com (null: none). Returns its id.';
+
+-- Lookups by name, so that a test reads "Cora's appointment with Dr T15" rather than ids.
+create or replace function tests.the_one(p_what text, p_ids uuid[]) returns uuid
+language plpgsql
+immutable
+as $$
+begin
+  if cardinality(p_ids) is distinct from 1 then
+    raise exception 'Test fixture: expected one %, found %', p_what, coalesce(cardinality(p_ids), 0);
+  end if;
+  return p_ids[1];
+end
+$$;
+comment on function tests.the_one(text, uuid[]) is
+  'The only id of p_ids; raises (naming p_what) when there are none or several. Used by the lookups by name.';
+
+create or replace function tests.practitioner(p_name text) returns uuid
+language sql
+stable
+as $$
+  select tests.the_one(format('practitioner named "%s"', p_name),
+                       array(select id from public.practitioners where full_name = p_name))
+$$;
+comment on function tests.practitioner(text) is 'The id of the one practitioner named p_name (raises otherwise).';
+
+create or replace function tests.appointment_type(p_name text) returns uuid
+language sql
+stable
+as $$
+  select tests.the_one(format('appointment type named "%s"', p_name),
+                       array(select id from public.appointment_types where name = p_name))
+$$;
+comment on function tests.appointment_type(text) is 'The id of the one appointment type named p_name (raises otherwise).';
+
+create or replace function tests.patient(p_first_name text, p_last_name text) returns uuid
+language sql
+stable
+as $$
+  select tests.the_one(format('patient named "%s %s"', p_first_name, p_last_name),
+                       array(select id from public.patients
+                             where first_name = p_first_name and last_name = p_last_name))
+$$;
+comment on function tests.patient(text, text) is 'The id of the one patient named p_first_name p_last_name (raises otherwise).';
+
+-- The clinic most waitlist files start from, its names marked with p_tag (a file's own).
+create or replace function tests.add_clinic(p_tag text) returns void
+language sql
+as $$
+  select tests.add_practitioner('Dr ' || p_tag), tests.add_practitioner('Dr ' || p_tag || ' bis'),
+         tests.add_appointment_type(lower(p_tag) || ' consultation', p_name_en => lower(p_tag) || ' visit'),
+         tests.add_appointment_type(lower(p_tag) || ' rare'),
+         tests.add_patient('Cora', p_tag);
+$$;
+comment on function tests.add_clinic(text) is
+  'Creates the usual clinic of a test tagged p_tag (say T15): practitioners "Dr T15" and "Dr T15 bis", appointment types "t15 consultation" (in English "t15 visit") and "t15 rare" (30 minutes), and Cora T15, the patient whose appointments get cancelled.';
 
 create or replace function tests.add_appointment(
   p_patient_id uuid,
@@ -159,67 +308,19 @@ create or replace function tests.add_appointment(
   p_appointment_type_id uuid,
   p_starts_at timestamptz,
   p_minutes int default 30,
-  p_status text default 'confirmed'
+  p_status text default 'confirmed',
+  p_id uuid default null
 ) returns uuid
 language sql
 as $$
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at,
+  insert into public.appointments (id, patient_id, practitioner_id, appointment_type_id, starts_at,
                                    ends_at, status)
-  values (p_patient_id, p_practitioner_id, p_appointment_type_id, p_starts_at,
-          p_starts_at + make_interval(mins => p_minutes), p_status)
+  values (coalesce(p_id, gen_random_uuid()), p_patient_id, p_practitioner_id, p_appointment_type_id,
+          p_starts_at, p_starts_at + make_interval(mins => p_minutes), p_status)
   returning id
 $$;
-comment on function tests.add_appointment(uuid, uuid, uuid, timestamptz, int, text) is
-  'Creates an appointment of p_minutes from p_starts_at (confirmed unless told); returns its id.';
-
-create or replace function tests.add_waitlist_entry(
-  p_patient_id uuid,
-  p_appointment_type_id uuid,
-  p_practitioner_id uuid default null,
-  p_priority int default 0,
-  p_consent boolean default true,
-  p_earliest_date date default '2000-01-01',
-  p_latest_date date default null,
-  p_created_at timestamptz default now(),
-  p_all_week boolean default true
-) returns uuid
-language plpgsql
-as $$
-declare
-  v_id uuid;
-begin
-  insert into public.waitlist (patient_id, practitioner_id, appointment_type_id, priority,
-                               consent_automated_notifications, earliest_date, latest_date,
-                               created_at)
-  values (p_patient_id, p_practitioner_id, p_appointment_type_id, p_priority, p_consent,
-          p_earliest_date, p_latest_date, p_created_at)
-  returning id into v_id;
-  if p_all_week then
-    insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-    select v_id, d, time '00:00', time '24:00' from generate_series(1, 7) d;
-  end if;
-  return v_id;
-end
-$$;
-comment on function tests.add_waitlist_entry(uuid, uuid, uuid, int, boolean, date, date, timestamptz, boolean) is
-  'Puts a patient on the waitlist (consenting, any practitioner, any date by default) and, with p_all_week, available every day at any hour. Returns the entry id.';
-
-create or replace function tests.add_slot_offer(
-  p_appointment_id uuid,
-  p_closes_before interval default '2 hours'
-) returns uuid
-language sql
-as $$
-  insert into public.appointment_slot_offers (appointment_id, cancelled_patient_id,
-    practitioner_id, appointment_type_id, starts_at, ends_at, closes_at)
-  select a.id, a.patient_id, a.practitioner_id, a.appointment_type_id, a.starts_at, a.ends_at,
-         a.starts_at - p_closes_before
-  from public.appointments a
-  where a.id = p_appointment_id
-  returning id
-$$;
-comment on function tests.add_slot_offer(uuid, interval) is
-  'Opens a slot offer for an appointment directly (no trigger, no job), closing p_closes_before its start. Returns its id.';
+comment on function tests.add_appointment(uuid, uuid, uuid, timestamptz, int, text, uuid) is
+  'Creates an appointment of p_minutes from p_starts_at (confirmed unless told; inserted cancelled, it opens no offer); returns its id.';
 
 -- A local date and time p_days from today in the clinic's zone (a slot "three days ahead at 10").
 create or replace function tests.days_ahead_at(
@@ -232,6 +333,107 @@ stable
 as $$ select (((now() at time zone p_zone)::date + p_days) + p_time) at time zone p_zone $$;
 comment on function tests.days_ahead_at(int, time, text) is
   'p_days from today at local time p_time in zone p_zone (default 10:00 in Paris), as a timestamptz.';
+
+-- =============================================================================================
+-- The waitlist: entries, availability, offers, invitations
+-- =============================================================================================
+
+create or replace function tests.add_availability(
+  p_waitlist_id uuid,
+  p_weekday int,
+  p_start time,
+  p_end time
+) returns void
+language sql
+as $$
+  insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
+  values (p_waitlist_id, p_weekday, p_start, p_end)
+$$;
+comment on function tests.add_availability(uuid, int, time, time) is
+  'Adds an availability window to a waitlist entry (ISO weekday, local start and end; start after end: overnight).';
+
+-- p_availability: 'all week' (every day 00:00–24:00), 'around the clock' (also 12:00–11:59 every
+-- day, so that a slot crossing midnight fits too) or 'none' (add windows with add_availability).
+create or replace function tests.add_waitlist_entry(
+  p_patient_id uuid,
+  p_appointment_type_id uuid,
+  p_practitioner_id uuid default null,
+  p_priority int default 0,
+  p_consent boolean default true,
+  p_earliest_date date default '2000-01-01',
+  p_latest_date date default null,
+  p_created_at timestamptz default now(),
+  p_availability text default 'all week',
+  p_status text default 'active',
+  p_notes text default null
+) returns uuid
+language plpgsql
+as $$
+declare
+  v_id uuid;
+begin
+  if p_availability not in ('all week', 'around the clock', 'none') then
+    raise exception 'Unknown availability "%": use all week, around the clock or none', p_availability;
+  end if;
+  insert into public.waitlist (patient_id, practitioner_id, appointment_type_id, priority,
+                               consent_automated_notifications, earliest_date, latest_date,
+                               created_at, status, notes)
+  values (p_patient_id, p_practitioner_id, p_appointment_type_id, p_priority, p_consent,
+          p_earliest_date, p_latest_date, p_created_at, p_status, p_notes)
+  returning id into v_id;
+  if p_availability <> 'none' then
+    perform tests.add_availability(v_id, d, time '00:00', time '24:00') from generate_series(1, 7) d;
+  end if;
+  if p_availability = 'around the clock' then
+    perform tests.add_availability(v_id, d, time '12:00', time '11:59') from generate_series(1, 7) d;
+  end if;
+  return v_id;
+end
+$$;
+comment on function tests.add_waitlist_entry(uuid, uuid, uuid, int, boolean, date, date, timestamptz, text, text, text) is
+  'Puts a patient on the waitlist (active, consenting, any practitioner, any date by default) with the availability p_availability (all week, around the clock or none). Returns the entry id.';
+
+create or replace function tests.add_slot_offer(
+  p_appointment_id uuid,
+  p_closes_before interval default '2 hours',
+  p_id uuid default null
+) returns uuid
+language sql
+as $$
+  insert into public.appointment_slot_offers (id, appointment_id, cancelled_patient_id,
+    practitioner_id, appointment_type_id, starts_at, ends_at, closes_at)
+  select coalesce(p_id, gen_random_uuid()), a.id, a.patient_id, a.practitioner_id,
+         a.appointment_type_id, a.starts_at, a.ends_at, a.starts_at - p_closes_before
+  from public.appointments a
+  where a.id = p_appointment_id
+  returning id
+$$;
+comment on function tests.add_slot_offer(uuid, interval, uuid) is
+  'Opens a slot offer for an appointment directly (no trigger, no job), closing p_closes_before its start. Returns its id.';
+
+-- An invitation made by hand (not by a wave): the link is p_token, its hash is stored.
+create or replace function tests.add_invitation(
+  p_slot_offer_id uuid,
+  p_waitlist_id uuid,
+  p_token text,
+  p_expires_at timestamptz,
+  p_status text default 'pending',
+  p_wave int default 1,
+  p_rank int default 1
+) returns uuid
+language sql
+as $$
+  insert into public.slot_offer_invitations (slot_offer_id, waitlist_id, patient_id, wave, rank,
+    email, locale, token_hash, status, sent_at, expires_at)
+  select p_slot_offer_id, w.id, w.patient_id, p_wave, p_rank, p.email, p.locale,
+         sha256(convert_to(p_token, 'UTF8')), p_status,
+         case when p_status <> 'pending' then now() end, p_expires_at
+  from public.waitlist w join public.patients p on p.id = w.patient_id
+  where w.id = p_waitlist_id
+  returning id
+$$;
+comment on function tests.add_invitation(uuid, uuid, text, timestamptz, text, int, int) is
+  'Invites a waitlist entry''s patient to an offer directly (no wave), with the link token p_token (its hash is stored), the patient''s email and locale; sent now unless pending. Returns its id.';
 
 -- The invitations a wave returned (waitlist_open_wave's JSON), in their order.
 create or replace function tests.wave_invitations(p_wave jsonb)
@@ -247,18 +449,29 @@ $$;
 comment on function tests.wave_invitations(jsonb) is
   'The invitations of a wave as returned by waitlist_open_wave, in rank order, with their plain tokens.';
 
+-- =============================================================================================
+-- The flow
+-- =============================================================================================
+
+-- Cancels an appointment as the dashboard does; the trigger opens its offer (or logs why not).
+create or replace function tests.cancel_appointment(p_appointment_id uuid) returns uuid
+language sql
+as $$
+  update public.appointments set status = 'cancelled' where id = p_appointment_id;
+  select o.id from public.appointment_slot_offers o where o.appointment_id = p_appointment_id;
+$$;
+comment on function tests.cancel_appointment(uuid) is
+  'Cancels an appointment (the trigger opens its offer); returns the id of the offer opened, null when none was.';
+
 -- Cancels an appointment (the trigger opens its offer), opens wave 1 and records every email of
 -- the wave as accepted by Resend (email id em_<token>): the invitations are sent.
 create or replace function tests.cancel_and_invite(p_appointment_id uuid) returns jsonb
 language plpgsql
 as $$
 declare
-  v_offer uuid;
+  v_offer uuid := tests.cancel_appointment(p_appointment_id);
   v_wave jsonb;
 begin
-  update public.appointments set status = 'cancelled' where id = p_appointment_id;
-  select o.id into v_offer from public.appointment_slot_offers o
-  where o.appointment_id = p_appointment_id and o.status = 'open';
   if v_offer is null then
     raise exception 'Cancelling appointment % opened no offer', p_appointment_id;
   end if;
@@ -271,6 +484,48 @@ end
 $$;
 comment on function tests.cancel_and_invite(uuid) is
   'Cancels an appointment, opens wave 1 of its offer and records the wave''s emails as sent (email id em_<token>). Returns the wave JSON (slot_offer_id, invitations with tokens).';
+
+-- =============================================================================================
+-- Concurrency: more sessions through dblink
+-- =============================================================================================
+
+-- (plpgsql: dblink is created by the files that use it, inside their own transaction.)
+create or replace function tests.connect(p_name text) returns text
+language plpgsql
+as $$
+begin
+  return extensions.dblink_connect(p_name, format(
+    'host=127.0.0.1 port=%s dbname=%s user=postgres password=postgres application_name=%s',
+    current_setting('port'), current_database(), p_name));
+end
+$$;
+comment on function tests.connect(text) is
+  'Opens dblink connection p_name: another session as postgres on this database, its application_name p_name (autocommit until it runs begin). Needs the dblink extension in schema extensions.';
+
+create or replace function tests.wait_until_blocked(p_name text, p_timeout interval default '5 seconds')
+returns boolean
+language plpgsql
+as $$
+declare
+  v_pid int;
+  v_deadline timestamptz := clock_timestamp() + p_timeout;
+begin
+  select pid into v_pid from pg_stat_activity where application_name = p_name;
+  if v_pid is null then
+    raise exception 'No session named % (open it with tests.connect)', p_name;
+  end if;
+  loop
+    if cardinality(pg_blocking_pids(v_pid)) > 0 then
+      return true;
+    end if;
+    exit when clock_timestamp() >= v_deadline;
+    perform pg_sleep(0.01);
+  end loop;
+  return false;
+end
+$$;
+comment on function tests.wait_until_blocked(text, interval) is
+  'Answers whether session p_name (see tests.connect) is waiting for another transaction''s lock, polling until p_timeout.';
 
 -- Only postgres runs the helpers (API roles have no usage on the schema either).
 revoke all on all functions in schema tests from public, anon, authenticated, service_role;

@@ -36,19 +36,13 @@ select is(
   'only the owner and service_role may execute the job functions'
 );
 select is(
-  array(select p.oid::regprocedure::text from pg_proc p
-        where p.pronamespace = 'jobs'::regnamespace
-          and (has_function_privilege('anon', p.oid, 'execute')
-               or has_function_privilege('authenticated', p.oid, 'execute')
-               or has_function_privilege('service_role', p.oid, 'execute'))
-        order by 1),
+  tests.functions_api_roles_may_execute('jobs'),
   '{}'::text[],
   'no API role may execute an internal jobs helper'
 );
 
 select is(
-  array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
-        where has_schema_privilege(r, 'tests', 'usage')),
+  tests.api_roles_using_schema('tests'),
   '{}'::text[],
   'no API role may use the pgTAP helpers (schema tests)'
 );

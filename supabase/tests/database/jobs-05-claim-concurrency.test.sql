@@ -5,15 +5,7 @@ begin;
 create extension if not exists dblink with schema extensions;
 select plan(8);
 
-create function pg_temp.t05_connect(p_name text) returns text
-language sql as $$
-  select extensions.dblink_connect(p_name, format(
-    'host=127.0.0.1 port=%s dbname=%s user=postgres password=postgres application_name=%s',
-    current_setting('port'), current_database(), p_name))
-$$;
-select pg_temp.t05_connect('t05_setup');
-select pg_temp.t05_connect('t05_worker_a');
-select pg_temp.t05_connect('t05_worker_b');
+select tests.connect('t05_setup'), tests.connect('t05_worker_a'), tests.connect('t05_worker_b');
 
 create function pg_temp.t05_cleanup() returns void
 language sql as $$

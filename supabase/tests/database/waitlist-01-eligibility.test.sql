@@ -6,27 +6,28 @@
 begin;
 select plan(41);
 
-update public.waitlist_settings set clinic_time_zone = 'Europe/Paris';
+select tests.waitlist_settings();
 
--- Fixtures are named: patients by first_name, entries by notes, so tests read by name.
-insert into public.practitioners (full_name) values ('Dr T13 A'), ('Dr T13 B');
-insert into public.appointment_types (name, duration_minutes) values
-  ('t13 consultation', 30), ('t13 follow-up', 30), ('t13 dst', 30), ('t13 night', 60);
+-- Fixtures are named: patients by first_name (last name T13), entries by notes, so tests read by name.
+select tests.add_practitioner('Dr T13 A'), tests.add_practitioner('Dr T13 B');
+select tests.add_appointment_type('t13 ' || n, m)
+from (values ('consultation', 30), ('follow-up', 30), ('dst', 30), ('night', 60)) v(n, m);
 
 create function pg_temp.practitioner(p_name text) returns uuid
-language sql as $$ select id from public.practitioners where full_name = p_name $$;
+language sql as $$ select tests.practitioner(p_name) $$;
 create function pg_temp.type(p_name text) returns uuid
-language sql as $$ select id from public.appointment_types where name = 't13 ' || p_name $$;
+language sql as $$ select tests.appointment_type('t13 ' || p_name) $$;
 create function pg_temp.patient(p_name text) returns uuid
-language sql as $$ select id from public.patients where first_name = p_name and last_name = 'T13' $$;
+language sql as $$ select tests.patient(p_name, 'T13') $$;
 create function pg_temp.entry(p_name text) returns uuid
 language sql as $$
   select w.id from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T13'
   where w.notes = p_name
 $$;
 
-/* A waitlist entry named p_name, and its patient unless one of that name exists; by default
-   active, consenting, for Dr T13 A, a consultation, from 2026-01-01 on. */
+/* A waitlist entry named p_name and its patient (p_name T13, email p_name@example.com unless
+   p_email is false); by default active, consenting, for Dr T13 A, a consultation, from
+   2026-01-01 on, without any window (add them with pg_temp.add_window). */
 create function pg_temp.add_entry(
   p_name text,
   p_priority int default 0,
@@ -39,32 +40,18 @@ create function pg_temp.add_entry(
   p_latest date default null,
   p_email boolean default true
 ) returns uuid
-language plpgsql as $$
-declare
-  v_patient uuid := pg_temp.patient(p_name);
-  v_id uuid;
-begin
-  if v_patient is null then
-    insert into public.patients (first_name, last_name, email)
-    values (p_name, 'T13', case when p_email then p_name || '@example.com' end)
-    returning id into v_patient;
-  end if;
-  insert into public.waitlist (patient_id, practitioner_id, appointment_type_id, priority,
-                               created_at, status, consent_automated_notifications,
-                               earliest_date, latest_date, notes)
-  values (v_patient, pg_temp.practitioner(p_practitioner), pg_temp.type(p_type), p_priority,
-          p_created_at, p_status, p_consent, p_earliest, p_latest, p_name)
-  returning id into v_id;
-  return v_id;
-end
+language sql as $$
+  select tests.add_waitlist_entry(
+    tests.add_patient(p_name, 'T13', p_email => case when p_email then '' end),
+    pg_temp.type(p_type),
+    case when p_practitioner is not null then pg_temp.practitioner(p_practitioner) end,
+    p_priority, p_consent, p_earliest, p_latest, p_created_at,
+    p_availability => 'none', p_status => p_status, p_notes => p_name)
 $$;
 
 create function pg_temp.add_window(p_name text, p_weekday int, p_start time, p_end time)
 returns void
-language sql as $$
-  insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-  values (pg_temp.entry(p_name), p_weekday, p_start, p_end)
-$$;
+language sql as $$ select tests.add_availability(pg_temp.entry(p_name), p_weekday, p_start, p_end) $$;
 
 /* A cancelled appointment of `canceller` and its open offer (made by hand: the trigger only
    opens offers for future slots, and these tests use fixed dates). */
@@ -74,24 +61,9 @@ create function pg_temp.add_offer(
   p_type text,
   p_practitioner text default 'Dr T13 A'
 ) returns uuid
-language plpgsql as $$
-declare
-  v_appointment public.appointments;
-  v_offer uuid;
-begin
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at,
-                                   ends_at, status)
-  values (pg_temp.patient('canceller'), pg_temp.practitioner(p_practitioner), pg_temp.type(p_type),
-          p_starts_at, p_starts_at + make_interval(mins => p_minutes), 'cancelled')
-  returning * into v_appointment;
-  insert into public.appointment_slot_offers (appointment_id, cancelled_patient_id, practitioner_id,
-                                              appointment_type_id, starts_at, ends_at, closes_at)
-  values (v_appointment.id, v_appointment.patient_id, v_appointment.practitioner_id,
-          v_appointment.appointment_type_id, v_appointment.starts_at, v_appointment.ends_at,
-          v_appointment.starts_at - interval '2 hours')
-  returning id into v_offer;
-  return v_offer;
-end
+language sql as $$
+  select tests.add_slot_offer(tests.add_appointment(pg_temp.patient('canceller'),
+    pg_temp.practitioner(p_practitioner), pg_temp.type(p_type), p_starts_at, p_minutes, 'cancelled'))
 $$;
 
 /* The entries (by name) eligible for a new offer of that slot, in rank order. */
@@ -149,19 +121,13 @@ select pg_temp.add_offer('2026-03-30 07:00+00', 30, 'consultation') as offer_id 
 
 -- Appointments of candidates: a confirmed one overlapping (with another practitioner), a
 -- cancelled one overlapping, a confirmed one ending when the slot starts.
-insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at, status)
-values
-  (pg_temp.patient('busy'), pg_temp.practitioner('Dr T13 B'), pg_temp.type('follow-up'),
-   '2026-03-30 07:15+00', '2026-03-30 07:45+00', 'confirmed'),
-  (pg_temp.patient('freed'), pg_temp.practitioner('Dr T13 B'), pg_temp.type('follow-up'),
-   '2026-03-30 07:00+00', '2026-03-30 07:30+00', 'cancelled'),
-  (pg_temp.patient('adjacent'), pg_temp.practitioner('Dr T13 B'), pg_temp.type('follow-up'),
-   '2026-03-30 06:30+00', '2026-03-30 07:00+00', 'confirmed');
+select tests.add_appointment(pg_temp.patient(v.name), pg_temp.practitioner('Dr T13 B'),
+  pg_temp.type('follow-up'), v.starts_at, 30, v.status)
+from (values ('busy', timestamptz '2026-03-30 07:15+00', 'confirmed'),
+             ('freed', '2026-03-30 07:00+00', 'cancelled'),
+             ('adjacent', '2026-03-30 06:30+00', 'confirmed')) v(name, starts_at, status);
 
-insert into public.slot_offer_invitations (slot_offer_id, waitlist_id, patient_id, wave, rank,
-  email, locale, token_hash, expires_at)
-values (:'offer_id', pg_temp.entry('invited'), pg_temp.patient('invited'), 1, 1,
-        'invited@example.com', 'fr', sha256('t13-invited'), '2026-03-29 07:00+00');
+select tests.add_invitation(:'offer_id', pg_temp.entry('invited'), 't13-invited', '2026-03-29 07:00+00');
 
 create temp table t13_candidates as
 select c.*, w.notes as name
@@ -265,12 +231,12 @@ select is(pg_temp.eligible_for('2026-10-26 08:00+00', 30, 'dst'), array['monday'
 select is(pg_temp.eligible_for('2026-10-26 07:00+00', 30, 'dst'), '{}'::text[],
   'after the autumn change, 07:00 UTC is 08:00 in Paris: outside the window');
 
-update public.waitlist_settings set clinic_time_zone = 'America/New_York';
+select tests.waitlist_settings(p_time_zone => 'America/New_York');
 select is(pg_temp.eligible_for('2026-03-30 13:00+00', 30, 'dst'), array['monday'],
   'with the clinic in New York, Monday 09:00 local is 13:00 UTC: the window follows the setting');
 select is(pg_temp.eligible_for('2026-03-30 07:00+00', 30, 'dst'), '{}'::text[],
   'with the clinic in New York, 07:00 UTC (03:00 local) no longer matches');
-update public.waitlist_settings set clinic_time_zone = 'Europe/Paris';
+select tests.waitlist_settings();
 select throws_ok(
   $$update public.waitlist_settings set clinic_time_zone = 'Mars/Olympus_Mons'$$,
   '22023', 'Unknown time zone "Mars/Olympus_Mons": use an IANA name such as Europe/Paris',

@@ -7,25 +7,16 @@
 begin;
 select plan(39);
 
-update public.waitlist_settings
-set clinic_time_zone = 'Europe/Paris', offer_cutoff = '2 hours',
-    quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 
-insert into public.practitioners (full_name) values ('Dr T14');
-insert into public.appointment_types (name, duration_minutes) values ('t14 consultation', 30);
-insert into public.patients (first_name, last_name, email) values ('Ana', 'T14', 'ana@example.com');
+select tests.add_clinic('T14');
 
-/* An appointment of Ana with Dr T14, starting p_starts_in from now (whole minutes). */
+/* An appointment of Cora with Dr T14, starting p_starts_in from now (whole minutes). */
 create function pg_temp.appointment(p_starts_in interval, p_status text default 'confirmed')
 returns uuid
 language sql as $$
-  insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at, status)
-  select p.id, d.id, t.id, date_trunc('minute', now()) + p_starts_in,
-         date_trunc('minute', now()) + p_starts_in + interval '30 minutes', p_status
-  from public.patients p, public.practitioners d, public.appointment_types t
-  where p.first_name = 'Ana' and p.last_name = 'T14' and d.full_name = 'Dr T14'
-    and t.name = 't14 consultation'
-  returning id
+  select tests.add_appointment(tests.patient('Cora', 'T14'), tests.practitioner('Dr T14'),
+    tests.appointment_type('t14 consultation'), date_trunc('minute', now()) + p_starts_in, 30, p_status)
 $$;
 
 /* What the flow left for an appointment: offers, log rows and waitlist jobs. */
@@ -40,17 +31,11 @@ language sql as $$
                                                   where o.appointment_id = p_appointment)))
 $$;
 
-create function pg_temp.offer_of(p_appointment uuid) returns uuid
-language sql as $$
-  select o.id from public.appointment_slot_offers o where o.appointment_id = p_appointment
-$$;
-
 -- ---------------------------------------------------------------------------------------------
 -- A cancellation three days ahead.
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.appointment('3 days') as a1 \gset
-update public.appointments set status = 'cancelled' where id = :'a1';
-select pg_temp.offer_of(:'a1') as offer1 \gset
+select tests.cancel_appointment(:'a1') as offer1 \gset
 
 select is(pg_temp.trail(:'a1'), '1 offer(s), 1 log(s), 1 job(s)',
   'cancelling opens one offer, writes one log row and enqueues one job');
@@ -99,7 +84,7 @@ select is(pg_temp.trail(:'a2'), '0 offer(s), 0 log(s), 0 job(s)',
   'a change to a status other than cancelled opens nothing and logs nothing');
 
 select pg_temp.appointment('-1 day') as a3 \gset
-update public.appointments set status = 'cancelled' where id = :'a3';
+select tests.cancel_appointment(:'a3') as offer3 \gset
 select is(pg_temp.trail(:'a3'), '0 offer(s), 1 log(s), 0 job(s)', 'cancelling a past appointment opens nothing');
 select results_eq(
   format($$select status, message from public.waitlist_trigger_logs where appointment_id = %L$$, :'a3'),
@@ -108,7 +93,7 @@ select results_eq(
 );
 
 select pg_temp.appointment('1 hour') as a4 \gset
-update public.appointments set status = 'cancelled' where id = :'a4';
+select tests.cancel_appointment(:'a4') as offer4 \gset
 select is(pg_temp.trail(:'a4'), '0 offer(s), 1 log(s), 0 job(s)',
   'cancelling an appointment inside the cutoff opens nothing');
 select results_eq(
@@ -119,28 +104,27 @@ select results_eq(
 
 -- date_trunc('minute', now()) + 2 hours closes at or before now.
 select pg_temp.appointment('2 hours') as a5 \gset
-update public.appointments set status = 'cancelled' where id = :'a5';
+select tests.cancel_appointment(:'a5') as offer5 \gset
 select is(pg_temp.trail(:'a5'), '0 offer(s), 1 log(s), 0 job(s)',
   'an offer that would close at once is not opened');
 
-update public.waitlist_settings set offer_cutoff = '30 minutes';
+select tests.waitlist_settings(p_offer_cutoff => '30 minutes');
 select pg_temp.appointment('1 hour 30 minutes') as a6 \gset
-update public.appointments set status = 'cancelled' where id = :'a6';
+select tests.cancel_appointment(:'a6') as offer6 \gset
 select is(
   (select closes_at - starts_at from public.appointment_slot_offers where appointment_id = :'a6'),
   interval '-30 minutes',
   'a shorter cutoff in the settings lets a later cancellation open an offer'
 );
-update public.waitlist_settings set offer_cutoff = '2 hours';
+select tests.waitlist_settings();
 
 -- ---------------------------------------------------------------------------------------------
 -- The outbox: the offer, its log and its job commit or roll back with the cancellation.
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.appointment('5 days') as a7 \gset
 savepoint before_a7;
-update public.appointments set status = 'cancelled' where id = :'a7';
+select tests.cancel_appointment(:'a7') as offer7 \gset
 select is(pg_temp.trail(:'a7'), '1 offer(s), 1 log(s), 1 job(s)', 'inside the transaction the offer is open');
-select pg_temp.offer_of(:'a7') as offer7 \gset
 rollback to savepoint before_a7;
 select is(pg_temp.trail(:'a7'), '0 offer(s), 0 log(s), 0 job(s)', 'a rolled back cancellation leaves no offer, log or job');
 select is((select count(*)::int from jobs.jobs where subject = 'slot_offer:' || :'offer7'), 0,
@@ -151,13 +135,10 @@ select is((select status from public.appointments where id = :'a7'), 'confirmed'
 -- ---------------------------------------------------------------------------------------------
 -- Quiet hours: from an hour ago to an hour from now, clinic time.
 -- ---------------------------------------------------------------------------------------------
-update public.waitlist_settings
-set quiet_hours_start = ((now() at time zone 'Europe/Paris') - interval '1 hour')::time,
-    quiet_hours_end = ((now() at time zone 'Europe/Paris') + interval '1 hour')::time;
+select tests.quiet_hours_from_now('-1 hour', '1 hour');
 
 select pg_temp.appointment('6 days') as a8 \gset
-update public.appointments set status = 'cancelled' where id = :'a8';
-select pg_temp.offer_of(:'a8') as offer8 \gset
+select tests.cancel_appointment(:'a8') as offer8 \gset
 select is(
   (select run_at from jobs.jobs where subject = 'slot_offer:' || :'offer8'),
   ((now() at time zone 'Europe/Paris') + interval '1 hour') at time zone 'Europe/Paris',
@@ -176,8 +157,7 @@ select is(
 
 -- Closes 30 minutes from now, before the quiet hours end: no waiting.
 select pg_temp.appointment('2 hours 31 minutes') as a9 \gset
-update public.appointments set status = 'cancelled' where id = :'a9';
-select pg_temp.offer_of(:'a9') as offer9 \gset
+select tests.cancel_appointment(:'a9') as offer9 \gset
 select results_eq(
   format($$select j.run_at, o.next_wave_at from jobs.jobs j
            join public.appointment_slot_offers o on j.subject = 'slot_offer:' || o.id
@@ -187,17 +167,15 @@ select results_eq(
 );
 
 -- Quiet hours that do not contain now change nothing.
-update public.waitlist_settings
-set quiet_hours_start = ((now() at time zone 'Europe/Paris') + interval '1 hour')::time,
-    quiet_hours_end = ((now() at time zone 'Europe/Paris') + interval '2 hours')::time;
+select tests.quiet_hours_from_now('1 hour', '2 hours');
 select pg_temp.appointment('7 days') as a10 \gset
-update public.appointments set status = 'cancelled' where id = :'a10';
+select tests.cancel_appointment(:'a10') as offer10 \gset
 select is(
-  (select run_at from jobs.jobs where subject = 'slot_offer:' || pg_temp.offer_of(:'a10')),
+  (select run_at from jobs.jobs where subject = 'slot_offer:' || :'offer10'),
   now(),
   'outside the quiet hours the first wave runs now'
 );
-update public.waitlist_settings set quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 
 -- The rule itself, on fixed dates (the trigger and the waves both use it).
 create function pg_temp.after_quiet(p_at timestamptz, p_closes_at timestamptz default null)
@@ -207,7 +185,7 @@ language sql as $$
 $$;
 select is(pg_temp.after_quiet('2026-11-24 23:00+01'), '2026-11-24 23:00+01'::timestamptz,
   'without quiet hours every time is fine');
-update public.waitlist_settings set quiet_hours_start = '21:00', quiet_hours_end = '08:00';
+select tests.waitlist_settings(p_quiet_hours_start => '21:00', p_quiet_hours_end => '08:00');
 select results_eq(
   $$select pg_temp.after_quiet(t) from unnest(array[
       '2026-11-24 20:59+01', '2026-11-24 21:00+01', '2026-11-24 23:30+01', '2026-11-25 03:00+01',
@@ -225,14 +203,14 @@ select is(pg_temp.after_quiet('2026-11-24 22:00+01', '2026-11-25 08:00+01'), '20
   'an offer closing by the end of the quiet hours does not wait for them');
 select is(pg_temp.after_quiet('2026-11-24 22:00+01', '2026-11-25 08:01+01'), '2026-11-25 08:00+01'::timestamptz,
   'an offer closing after the end of the quiet hours waits for them');
-update public.waitlist_settings set quiet_hours_start = '12:00', quiet_hours_end = '14:00';
+select tests.waitlist_settings(p_quiet_hours_start => '12:00', p_quiet_hours_end => '14:00');
 select results_eq(
   $$select pg_temp.after_quiet('2026-11-24 11:59+01'), pg_temp.after_quiet('2026-11-24 13:00+01'),
            pg_temp.after_quiet('2026-11-24 14:00+01')$$,
   $$values ('2026-11-24 11:59+01'::timestamptz, '2026-11-24 14:00+01'::timestamptz, '2026-11-24 14:00+01'::timestamptz)$$,
   'daytime quiet hours (12:00–14:00) move a time inside them to 14:00 the same day'
 );
-update public.waitlist_settings set quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 select throws_ok(
   $$update public.waitlist_settings set quiet_hours_start = '21:00'$$,
   '23514', 'new row for relation "waitlist_settings" violates check constraint "waitlist_settings_quiet_hours_pair"',
@@ -261,13 +239,12 @@ select is(pg_temp.trail(:'a11'), '1 offer(s), 1 log(s), 1 job(s)',
 -- A failure inside the trigger never blocks the update: it is logged as an error.
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.appointment('9 days') as a12 \gset
-create temp table t14_settings as select * from public.waitlist_settings;
-delete from public.waitlist_settings;
+select tests.remove_waitlist_settings();
 select lives_ok(
   format($$update public.appointments set status = 'cancelled' where id = %L$$, :'a12'),
   'a cancellation succeeds even when the offer cannot be opened'
 );
-insert into public.waitlist_settings select * from t14_settings;
+select tests.restore_waitlist_settings();
 select is((select status from public.appointments where id = :'a12'), 'cancelled',
   'the appointment is cancelled');
 select is(pg_temp.trail(:'a12'), '0 offer(s), 1 log(s), 0 job(s)', 'no offer was opened');

@@ -7,49 +7,26 @@
 begin;
 select plan(41);
 
-update public.waitlist_settings
-set clinic_time_zone = 'Europe/Paris', wave_size = 2, wave_interval = '30 minutes',
-    invitation_lifetime = '24 hours', offer_cutoff = '2 hours',
-    quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 
-insert into public.practitioners (full_name) values ('Dr T15'), ('Dr T15 bis');
-insert into public.appointment_types (name, duration_minutes) values ('t15 consultation', 30), ('t15 rare', 30);
-insert into public.patients (first_name, last_name, email, locale) values
-  ('Cora', 'T15', 'cora@example.com', 'fr'),
-  ('c1', 'T15', 'c1@example.com', 'en'), ('c2', 'T15', 'c2@example.com', 'fr'),
-  ('c3', 'T15', 'c3@example.com', 'fr'), ('c4', 'T15', 'c4@example.com', 'fr'),
-  ('c5', 'T15', 'c5@example.com', 'fr');
--- c1 to c5, any practitioner, priority 5 down to 1, available all week (also past midnight).
-insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications, earliest_date)
-select p.id, t.id, 6 - substr(p.first_name, 2)::int, true, current_date - 1
-from public.patients p, public.appointment_types t
-where p.last_name = 'T15' and p.first_name like 'c_' and t.name = 't15 consultation';
+select tests.add_clinic('T15');
+-- c1 to c5, any practitioner, priority 5 down to 1, available around the clock (also past midnight).
+select tests.add_waitlist_entry(
+  tests.add_patient('c' || n, 'T15', p_locale => case n when 1 then 'en' else 'fr' end),
+  tests.appointment_type('t15 consultation'), p_priority => 6 - n, p_availability => 'around the clock')
+from generate_series(1, 5) n;
 -- c1 also waits for Dr T15 in particular: a second matching entry, ranked second.
-insert into public.waitlist (patient_id, practitioner_id, appointment_type_id, priority, consent_automated_notifications,
-                             earliest_date, created_at)
-select p.id, d.id, t.id, 5, true, current_date - 1, now() + interval '1 second'
-from public.patients p, public.practitioners d, public.appointment_types t
-where p.first_name = 'c1' and p.last_name = 'T15' and d.full_name = 'Dr T15' and t.name = 't15 consultation';
-insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-select w.id, d, s, e
-from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T15',
-     generate_series(1, 7) d, (values (time '00:00', time '24:00'), (time '12:00', time '11:59')) v(s, e);
+select tests.add_waitlist_entry(tests.patient('c1', 'T15'), tests.appointment_type('t15 consultation'),
+  tests.practitioner('Dr T15'), 5, p_created_at => now() + interval '1 second',
+  p_availability => 'around the clock');
 
 /* Cancels an appointment of Cora with a practitioner at a local date and time; returns its offer. */
 create function pg_temp.cancelled_slot(p_practitioner text, p_type text, p_starts_at timestamptz)
 returns uuid
-language plpgsql as $$
-declare
-  v_appointment uuid;
-begin
-  select tests.add_appointment(p.id, d.id, t.id, p_starts_at) into v_appointment
-  from public.patients p, public.practitioners d, public.appointment_types t
-  where p.first_name = 'Cora' and p.last_name = 'T15' and d.full_name = p_practitioner and t.name = p_type;
-  update public.appointments set status = 'cancelled' where id = v_appointment;
-  return (select o.id from public.appointment_slot_offers o where o.appointment_id = v_appointment);
-end
+language sql as $$
+  select tests.cancel_appointment(tests.add_appointment(tests.patient('Cora', 'T15'),
+    tests.practitioner(p_practitioner), tests.appointment_type(p_type), p_starts_at))
 $$;
-
 
 create function pg_temp.invitation_of(p_offer uuid, p_first_name text) returns uuid
 language sql as $$
@@ -58,8 +35,7 @@ language sql as $$
 $$;
 
 -- Three days ahead at 10:00 in Paris.
-select pg_temp.cancelled_slot('Dr T15', 't15 consultation',
-  tests.days_ahead_at(3)) as offer1 \gset
+select pg_temp.cancelled_slot('Dr T15', 't15 consultation', tests.days_ahead_at(3)) as offer1 \gset
 
 -- ---------------------------------------------------------------------------------------------
 -- Wave 1
@@ -203,9 +179,7 @@ select is(
 -- ---------------------------------------------------------------------------------------------
 -- Wave 2, half an hour later, in the evening's quiet hours: wave 3 waits for them to end.
 -- ---------------------------------------------------------------------------------------------
-update public.waitlist_settings
-set quiet_hours_start = ((now() at time zone 'Europe/Paris') + interval '45 minutes')::time,
-    quiet_hours_end = ((now() at time zone 'Europe/Paris') + interval '3 hours')::time;
+select tests.quiet_hours_from_now('45 minutes', '3 hours');
 
 create temp table t15_wave2 as
 select public.waitlist_open_wave(:'offer1', 2, 1, now() + interval '30 minutes') as wave;
@@ -225,7 +199,7 @@ select results_eq(
                    'slot_offer:%s:wave:3')$$, :'offer1'),
   'the next wave would fall in the quiet hours: it is planned for their end'
 );
-update public.waitlist_settings set quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 
 -- c3's address is refused for good; c4's email goes.
 select public.waitlist_record_invitation_emails(jsonb_build_array(
@@ -292,7 +266,7 @@ select is((select status from public.appointment_slot_offers where id = :'offer1
 -- An offer nobody can take, one past its cutoff, one closing before the next wave.
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.cancelled_slot('Dr T15 bis', 't15 rare',
-  (((now() at time zone 'Europe/Paris')::date + 4) + time '10:00') at time zone 'Europe/Paris') as offer2 \gset
+  tests.days_ahead_at(4)) as offer2 \gset
 create temp table t15_empty as select public.waitlist_open_wave(:'offer2', 1, 3) as wave;
 select results_eq(
   $$select wave ->> 'offer_status', jsonb_array_length(wave -> 'invitations') from t15_empty$$,
@@ -320,7 +294,7 @@ select results_eq(
 );
 
 select pg_temp.cancelled_slot('Dr T15 bis', 't15 consultation',
-  (((now() at time zone 'Europe/Paris')::date + 5) + time '10:00') at time zone 'Europe/Paris') as offer3 \gset
+  tests.days_ahead_at(5)) as offer3 \gset
 create temp table t15_late as
 select public.waitlist_open_wave(:'offer3', 1, 1, (select closes_at from public.appointment_slot_offers where id = :'offer3')) as wave;
 select results_eq(
@@ -373,23 +347,16 @@ select is(
 -- m1 holds four matching entries at the top of the ranking: the wave still invites two patients
 -- (each once) and, being full, plans the next one.
 -- ---------------------------------------------------------------------------------------------
-insert into public.appointment_types (name, duration_minutes) values ('t15 popular', 30);
-insert into public.patients (first_name, last_name, email, locale) values
-  ('m1', 'T15', 'm1@example.com', 'fr'), ('p1', 'T15', 'p1@example.com', 'fr'),
-  ('p2', 'T15', 'p2@example.com', 'fr');
-insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications,
-                             earliest_date, created_at)
-select p.id, t.id, case p.first_name when 'm1' then 9 when 'p1' then 2 else 1 end, true, current_date - 1,
-       now() - make_interval(mins => n)
-from public.patients p, public.appointment_types t, generate_series(1, 4) n
-where p.last_name = 'T15' and p.first_name in ('m1', 'p1', 'p2') and t.name = 't15 popular'
-  and (p.first_name = 'm1' or n = 1);
-insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-select w.id, d, time '00:00', time '24:00'
-from public.waitlist w join public.appointment_types t on t.id = w.appointment_type_id and t.name = 't15 popular',
-     generate_series(1, 7) d;
+select tests.add_appointment_type('t15 popular');
+-- m1: four entries with priority 9 (created a minute apart); p1 (priority 2) and p2 (priority 1): one each.
+select tests.add_waitlist_entry(tests.add_patient(v.name, 'T15'), tests.appointment_type('t15 popular'),
+  p_priority => v.priority)
+from (values ('m1', 9), ('p1', 2), ('p2', 1)) v(name, priority);
+select tests.add_waitlist_entry(tests.patient('m1', 'T15'), tests.appointment_type('t15 popular'),
+  p_priority => 9, p_created_at => now() - make_interval(mins => n))
+from generate_series(2, 4) n;
 select pg_temp.cancelled_slot('Dr T15', 't15 popular',
-  ((now() at time zone 'Europe/Paris')::date + 4 + time '10:00') at time zone 'Europe/Paris') as offer5 \gset
+  tests.days_ahead_at(4)) as offer5 \gset
 select is(
   (select array_agg(i.patient_first_name order by i.patient_first_name)
    from tests.wave_invitations(public.waitlist_open_wave(:'offer5', 1)) i),

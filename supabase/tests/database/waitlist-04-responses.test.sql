@@ -7,38 +7,24 @@
 begin;
 select plan(44);
 
-update public.waitlist_settings
-set clinic_time_zone = 'Europe/Paris', wave_size = 3, wave_interval = '30 minutes',
-    invitation_lifetime = '24 hours', offer_cutoff = '2 hours',
-    quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings(p_wave_size => 3);
 
-insert into public.practitioners (full_name) values ('Dr T16'), ('Dr T16 bis');
-insert into public.appointment_types (name, name_en, duration_minutes) values
-  ('t16 consultation', 't16 visit', 30), ('t16 rare', null, 30);
-insert into public.patients (first_name, last_name, email, locale) values
-  ('Cora', 'T16', 'cora@example.com', 'fr'), ('Walk-in', 'T16', null, 'fr'),
-  ('r1', 'T16', 'r1@example.com', 'en'), ('r2', 'T16', 'r2@example.com', 'fr'),
-  ('r3', 'T16', 'r3@example.com', 'fr'), ('r4', 'T16', 'r4@example.com', 'fr');
--- r1 to r3 want a consultation (priority 3 to 1), r4 the rare type; all week, any practitioner.
-insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications, earliest_date)
-select p.id, t.id, case p.first_name when 'r1' then 3 when 'r2' then 2 else 1 end, true, current_date - 1
-from public.patients p
-join public.appointment_types t on t.name = case p.first_name when 'r4' then 't16 rare' else 't16 consultation' end
-where p.last_name = 'T16' and p.first_name like 'r_';
-insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-select w.id, d, s, e
-from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T16',
-     generate_series(1, 7) d, (values (time '00:00', time '24:00'), (time '12:00', time '11:59')) v(s, e);
+select tests.add_clinic('T16'), tests.add_patient('Walk-in', 'T16', p_email => null);
+-- r1 to r3 want a consultation (priority 3 to 1), r4 the rare type; around the clock, any practitioner.
+select tests.add_waitlist_entry(
+  tests.add_patient('r' || n, 'T16', p_locale => case n when 1 then 'en' else 'fr' end),
+  tests.appointment_type(case n when 4 then 't16 rare' else 't16 consultation' end),
+  p_priority => greatest(4 - n, 1), p_availability => 'around the clock')
+from generate_series(1, 4) n;
 
 create function pg_temp.patient(p_first_name text) returns uuid
-language sql as $$ select id from public.patients where first_name = p_first_name and last_name = 'T16' $$;
+language sql as $$ select tests.patient(p_first_name, 'T16') $$;
 
 /* An appointment of Cora, p_days ahead at 10:00 in Paris. */
 create function pg_temp.appointment(p_practitioner text, p_type text, p_days int) returns uuid
 language sql as $$
-  select tests.add_appointment(pg_temp.patient('Cora'), d.id, t.id, tests.days_ahead_at(p_days))
-  from public.practitioners d, public.appointment_types t
-  where d.full_name = p_practitioner and t.name = p_type
+  select tests.add_appointment(pg_temp.patient('Cora'), tests.practitioner(p_practitioner),
+    tests.appointment_type(p_type), tests.days_ahead_at(p_days))
 $$;
 
 create temp table t16_links (offer text, first_name text, invitation_id uuid, token text);
@@ -307,9 +293,8 @@ select results_eq(
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.appointment('Dr T16', 't16 consultation', 6) as a4 \gset
 select pg_temp.cancel_and_invite(:'a4', 'o4') as o4 \gset
-insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-select pg_temp.patient('Walk-in'), practitioner_id, appointment_type_id, starts_at + interval '15 minutes',
-       ends_at + interval '15 minutes'
+select tests.add_appointment(pg_temp.patient('Walk-in'), practitioner_id, appointment_type_id,
+  starts_at + interval '15 minutes')
 from public.appointment_slot_offers where id = :'o4';
 select is(public.waitlist_respond(pg_temp.link('o4', 'r2'), 'accept') ->> 'state', 'already_taken',
   'accepting a slot the practitioner no longer has free answers already_taken');
@@ -328,9 +313,8 @@ select results_eq(
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.appointment('Dr T16', 't16 consultation', 7) as a5 \gset
 select pg_temp.cancel_and_invite(:'a5', 'o5') as o5 \gset
-insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-select pg_temp.patient('r3'), (select id from public.practitioners where full_name = 'Dr T16 bis'),
-       appointment_type_id, starts_at - interval '15 minutes', ends_at - interval '15 minutes'
+select tests.add_appointment(pg_temp.patient('r3'), tests.practitioner('Dr T16 bis'), appointment_type_id,
+  starts_at - interval '15 minutes')
 from public.appointment_slot_offers where id = :'o5';
 select is(public.waitlist_respond(pg_temp.link('o5', 'r3'), 'accept') ->> 'state', 'time_conflict',
   'accepting a slot that overlaps another appointment of the patient answers time_conflict');

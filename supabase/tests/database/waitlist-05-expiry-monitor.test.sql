@@ -5,33 +5,20 @@
 begin;
 select plan(31);
 
-update public.waitlist_settings
-set clinic_time_zone = 'Europe/Paris', wave_size = 2, wave_interval = '30 minutes',
-    invitation_lifetime = '24 hours', offer_cutoff = '2 hours',
-    quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 
-insert into public.practitioners (full_name) values ('Dr T17'), ('Dr T17 bis');
-insert into public.appointment_types (name, duration_minutes) values ('t17 consultation', 30), ('t17 rare', 30);
-insert into public.patients (first_name, last_name, email) values
-  ('Cora', 'T17', 'cora@example.com'), ('e1', 'T17', 'e1@example.com'),
-  ('e2', 'T17', 'e2@example.com'), ('e3', 'T17', 'e3@example.com');
--- e1 and e2 want a consultation, e3 the rare type; all week, any practitioner.
-insert into public.waitlist (patient_id, appointment_type_id, consent_automated_notifications, earliest_date, created_at)
-select p.id, t.id, true, current_date - 1, now() - interval '1 day' + substr(p.first_name, 2)::int * interval '1 minute'
-from public.patients p
-join public.appointment_types t on t.name = case p.first_name when 'e3' then 't17 rare' else 't17 consultation' end
-where p.last_name = 'T17' and p.first_name like 'e_';
-insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-select w.id, d, s, e
-from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T17',
-     generate_series(1, 7) d, (values (time '00:00', time '24:00'), (time '12:00', time '11:59')) v(s, e);
+select tests.add_clinic('T17');
+-- e1 and e2 want a consultation, e3 the rare type; around the clock, any practitioner.
+select tests.add_waitlist_entry(tests.add_patient('e' || n, 'T17'),
+  tests.appointment_type(case n when 3 then 't17 rare' else 't17 consultation' end),
+  p_created_at => now() - interval '1 day' + n * interval '1 minute', p_availability => 'around the clock')
+from generate_series(1, 3) n;
 
 /* An appointment of Cora, p_days ahead at 10:00 in Paris. */
 create function pg_temp.appointment(p_practitioner text, p_type text, p_days int) returns uuid
 language sql as $$
-  select tests.add_appointment(p.id, d.id, t.id, tests.days_ahead_at(p_days))
-  from public.patients p, public.practitioners d, public.appointment_types t
-  where p.first_name = 'Cora' and p.last_name = 'T17' and d.full_name = p_practitioner and t.name = p_type
+  select tests.add_appointment(tests.patient('Cora', 'T17'), tests.practitioner(p_practitioner),
+    tests.appointment_type(p_type), tests.days_ahead_at(p_days))
 $$;
 
 /* Cancels the appointment and runs its first wave now, as the job would; emails are sent. */
@@ -104,10 +91,9 @@ select is(
 -- The monitor reopens an offer whose trigger failed.
 -- ---------------------------------------------------------------------------------------------
 select pg_temp.appointment('Dr T17', 't17 consultation', 5) as a5 \gset
-create temp table t17_settings as select * from public.waitlist_settings;
-delete from public.waitlist_settings;
+select tests.remove_waitlist_settings();
 update public.appointments set status = 'cancelled' where id = :'a5';
-insert into public.waitlist_settings select * from t17_settings;
+select tests.restore_waitlist_settings();
 select is(
   (select count(*)::int from public.appointment_slot_offers where appointment_id = :'a5'), 0,
   'a cancellation whose trigger failed has no offer'
@@ -219,9 +205,7 @@ select is(public.waitlist_monitor(now() + interval '34 minutes') -> 'repaired' -
 -- Found overdue in the quiet hours, a wave waits for their end like any other.
 select pg_temp.cancel_and_invite(pg_temp.appointment('Dr T17', 't17 consultation', 7)) as o7 \gset
 select count(public.job_cancel(id, 'lost')) from jobs.jobs where subject = 'slot_offer:' || :'o7';
-update public.waitlist_settings
-set quiet_hours_start = ((now() at time zone 'Europe/Paris') + interval '1 hour')::time,
-    quiet_hours_end = ((now() at time zone 'Europe/Paris') + interval '3 hours')::time;
+select tests.quiet_hours_from_now('1 hour', '3 hours');
 select is(public.waitlist_monitor(now() + interval '70 minutes') -> 'repaired' -> 'waves_requeued', '1'::jsonb,
   'a wave overdue during the quiet hours is requeued');
 select is(

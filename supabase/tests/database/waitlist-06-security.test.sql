@@ -95,18 +95,12 @@ select is(
   'only the owner and service_role may execute the waitlist functions'
 );
 select is(
-  array(select f.fn::text from t18_functions f
-        where f.schema = 'waitlist_internal'
-          and (has_function_privilege('anon', f.fn, 'execute')
-               or has_function_privilege('authenticated', f.fn, 'execute')
-               or has_function_privilege('service_role', f.fn, 'execute'))
-        order by 1),
+  tests.functions_api_roles_may_execute('waitlist_internal'),
   '{}'::text[],
   'no API role may execute an internal waitlist helper'
 );
 select is(
-  array(select r from unnest(array['anon', 'authenticated', 'service_role']) r
-        where has_schema_privilege(r, 'waitlist_internal', 'usage')),
+  tests.api_roles_using_schema('waitlist_internal'),
   '{}'::text[],
   'no API role may use the waitlist_internal schema'
 );
@@ -114,29 +108,21 @@ select is(
 -- ---------------------------------------------------------------------------------------------
 -- Fixtures: a cancelled appointment, its offer, two invitations (one sent, one accepted), logs.
 -- ---------------------------------------------------------------------------------------------
-insert into public.practitioners (full_name) values ('Dr T18');
-insert into public.appointment_types (name, duration_minutes) values ('t18 consultation', 30);
-insert into public.patients (first_name, last_name, email) values
-  ('Cora', 'T18', 'cora@example.com'), ('s1', 'T18', 's1@example.com'), ('s2', 'T18', 's2@example.com');
-insert into public.waitlist (patient_id, appointment_type_id, consent_automated_notifications, earliest_date)
-select p.id, t.id, true, current_date - 1
-from public.patients p, public.appointment_types t
-where p.last_name = 'T18' and p.first_name like 's_' and t.name = 't18 consultation';
-insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-select w.id, d, '08:00', '18:00'
-from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T18', generate_series(1, 7) d;
-insert into public.appointments (patient_id, practitioner_id, appointment_type_id, starts_at, ends_at)
-select p.id, d.id, t.id, s.at, s.at + interval '30 minutes'
-from public.patients p, public.practitioners d, public.appointment_types t,
-     lateral (select (((now() at time zone 'Europe/Paris')::date + 3) + time '10:00') at time zone 'Europe/Paris' as at) s
-where p.first_name = 'Cora' and p.last_name = 'T18' and d.full_name = 'Dr T18' and t.name = 't18 consultation'
-returning id as a1 \gset
-update public.appointments set status = 'cancelled' where id = :'a1';
-select id as o1 from public.appointment_slot_offers where appointment_id = :'a1' \gset
+select tests.add_clinic('T18');
+-- s1 and s2 wait for a consultation, any practitioner, every day from 08:00 to 18:00.
+with entries as (
+  select tests.add_waitlist_entry(tests.add_patient('s' || n, 'T18'), tests.appointment_type('t18 consultation'),
+    p_availability => 'none') as id
+  from generate_series(1, 2) n
+)
+select tests.add_availability(e.id, d, '08:00', '18:00') from entries e, generate_series(1, 7) d;
+select tests.add_appointment(tests.patient('Cora', 'T18'), tests.practitioner('Dr T18'),
+  tests.appointment_type('t18 consultation'), tests.days_ahead_at(3)) as a1 \gset
+select tests.cancel_appointment(:'a1') as o1 \gset
 
 create temp table t18_wave as select public.waitlist_open_wave(:'o1', 1) as wave;
 create temp table t18_links as
-select i.* from t18_wave, jsonb_to_recordset(wave -> 'invitations') as i(invitation_id uuid, patient_first_name text, token text);
+select i.invitation_id, i.patient_first_name, i.token from t18_wave, tests.wave_invitations(wave) i;
 select ok((select count(*) = 2 and bool_and(token is not null) from t18_links),
   'a new wave hands out two plain tokens for the emails');
 select public.waitlist_record_invitation_emails(

@@ -8,32 +8,7 @@ begin;
 create extension if not exists dblink with schema extensions;
 select plan(13);
 
-create function pg_temp.t19_connect(p_name text) returns text
-language sql as $$
-  select extensions.dblink_connect(p_name, format(
-    'host=127.0.0.1 port=%s dbname=%s user=postgres password=postgres application_name=%s',
-    current_setting('port'), current_database(), p_name))
-$$;
-select pg_temp.t19_connect('t19_setup');
-select pg_temp.t19_connect('t19_a');
-select pg_temp.t19_connect('t19_b');
-
-/* Waits (up to 5 s) until the session is blocked by another transaction. */
-create function pg_temp.t19_blocked(p_name text) returns boolean
-language plpgsql as $$
-declare
-  v_pid int;
-begin
-  select pid into v_pid from pg_stat_activity where application_name = p_name;
-  for i in 1..500 loop
-    if cardinality(pg_blocking_pids(v_pid)) > 0 then
-      return true;
-    end if;
-    perform pg_sleep(0.01);
-  end loop;
-  return false;
-end
-$$;
+select tests.connect('t19_setup'), tests.connect('t19_a'), tests.connect('t19_b');
 
 /* The state answered by a waitlist_respond() sent with dblink_send_query. */
 create function pg_temp.t19_answer(p_name text) returns text
@@ -71,43 +46,30 @@ language sql as $$
 $$;
 select pg_temp.t19_cleanup();
 
--- Three cancelled appointments of Cora, ten days ahead, each with an open offer and sent
--- invitations whose links are t19-<offer>-<patient>.
+-- Three cancelled appointments of Cora, ten days ahead, each with an open offer (its wave 1
+-- sent) and sent invitations whose links are t19-o<offer>-<patient>.
 select extensions.dblink_exec('t19_setup', $sql$
   do $do$
   begin
-    insert into public.practitioners (id, full_name) values ('19000000-0000-0000-0000-0000000000d1', 'Dr T19');
-    insert into public.appointment_types (id, name, duration_minutes)
-    values ('19000000-0000-0000-0000-0000000000e1', 't19 consultation', 30);
-    insert into public.patients (id, first_name, last_name, email) values
-      ('19000000-0000-0000-0000-0000000000c0', 'Cora', 'T19', 'cora@example.com'),
-      ('19000000-0000-0000-0000-0000000000f1', 'f1', 'T19', 'f1@example.com'),
-      ('19000000-0000-0000-0000-0000000000f2', 'f2', 'T19', 'f2@example.com'),
-      ('19000000-0000-0000-0000-0000000000f3', 'f3', 'T19', 'f3@example.com'),
-      ('19000000-0000-0000-0000-0000000000f4', 'f4', 'T19', 'f4@example.com');
-    insert into public.waitlist (patient_id, appointment_type_id, consent_automated_notifications)
-    select id, '19000000-0000-0000-0000-0000000000e1', true from public.patients
-    where last_name = 'T19' and first_name <> 'Cora';
-    insert into public.appointments (id, patient_id, practitioner_id, appointment_type_id, starts_at, ends_at, status)
-    select ('19000000-0000-0000-0000-0000000000a' || n)::uuid, '19000000-0000-0000-0000-0000000000c0',
-           '19000000-0000-0000-0000-0000000000d1', '19000000-0000-0000-0000-0000000000e1',
-           date_trunc('hour', now()) + interval '10 days' + n * interval '1 hour',
-           date_trunc('hour', now()) + interval '10 days' + n * interval '1 hour' + interval '30 minutes',
-           'cancelled'
+    perform tests.add_practitioner('Dr T19', '19000000-0000-0000-0000-0000000000d1');
+    perform tests.add_appointment_type('t19 consultation', p_id => '19000000-0000-0000-0000-0000000000e1');
+    perform tests.add_patient('Cora', 'T19', p_id => '19000000-0000-0000-0000-0000000000c0');
+    perform tests.add_waitlist_entry(
+      tests.add_patient(f, 'T19', p_id => ('19000000-0000-0000-0000-0000000000' || f)::uuid),
+      '19000000-0000-0000-0000-0000000000e1', p_availability => 'none')
+    from unnest(array['f1', 'f2', 'f3', 'f4']) f;
+    perform tests.add_slot_offer(
+      tests.add_appointment('19000000-0000-0000-0000-0000000000c0', '19000000-0000-0000-0000-0000000000d1',
+        '19000000-0000-0000-0000-0000000000e1', date_trunc('hour', now()) + interval '10 days' + n * interval '1 hour',
+        30, 'cancelled', ('19000000-0000-0000-0000-0000000000a' || n)::uuid),
+      p_id => ('19000000-0000-0000-0000-0000000000b' || n)::uuid)
     from generate_series(1, 3) n;
-    insert into public.appointment_slot_offers (id, appointment_id, cancelled_patient_id, practitioner_id,
-      appointment_type_id, starts_at, ends_at, closes_at, waves_sent, invitation_count)
-    select ('19000000-0000-0000-0000-0000000000b' || right(a.id::text, 1))::uuid, a.id, a.patient_id,
-           a.practitioner_id, a.appointment_type_id, a.starts_at, a.ends_at, a.starts_at - interval '2 hours', 1, 1
-    from public.appointments a where a.practitioner_id = '19000000-0000-0000-0000-0000000000d1';
-    insert into public.slot_offer_invitations (slot_offer_id, waitlist_id, patient_id, wave, rank, email,
-      locale, token_hash, status, sent_at, expires_at)
-    select ('19000000-0000-0000-0000-0000000000b' || v.offer)::uuid, w.id, w.patient_id, 1, 1, p.email, 'fr',
-           sha256(convert_to('t19-o' || v.offer || '-' || p.first_name, 'UTF8')), 'sent', now(),
-           now() + interval '1 day'
+    update public.appointment_slot_offers set waves_sent = 1, invitation_count = 1
+    where practitioner_id = '19000000-0000-0000-0000-0000000000d1';
+    perform tests.add_invitation(('19000000-0000-0000-0000-0000000000b' || v.offer)::uuid, w.id,
+      't19-o' || v.offer || '-' || v.first_name, now() + interval '1 day', 'sent')
     from (values ('1', 'f1'), ('1', 'f2'), ('2', 'f3'), ('3', 'f4')) v(offer, first_name)
-    join public.patients p on p.first_name = v.first_name and p.last_name = 'T19'
-    join public.waitlist w on w.patient_id = p.id;
+    join public.waitlist w on w.patient_id = ('19000000-0000-0000-0000-0000000000' || v.first_name)::uuid;
   end
   $do$
 $sql$);
@@ -129,7 +91,7 @@ select is(
   'the first acceptance books the slot (not yet committed)'
 );
 select extensions.dblink_send_query('t19_b', pg_temp.t19_respond_sql('t19-o1-f2'));
-select ok(pg_temp.t19_blocked('t19_b'), 'the second acceptance waits for the first transaction');
+select ok(tests.wait_until_blocked('t19_b'), 'the second acceptance waits for the first transaction');
 select extensions.dblink_exec('t19_a', 'commit');
 select is(pg_temp.t19_answer('t19_b'), 'already_taken', 'then it finds the slot taken');
 select extensions.dblink_exec('t19_b', 'commit');
@@ -154,7 +116,7 @@ select extensions.dblink_exec('t19_a',
   $$update public.appointments set status = 'confirmed' where id = '19000000-0000-0000-0000-0000000000a2'$$);
 select extensions.dblink_exec('t19_b', $$begin; set local jobs.woken_queues = ',waitlist,'$$);
 select extensions.dblink_send_query('t19_b', pg_temp.t19_respond_sql('t19-o2-f3'));
-select ok(pg_temp.t19_blocked('t19_b'), 'an acceptance waits for the restore in progress');
+select ok(tests.wait_until_blocked('t19_b'), 'an acceptance waits for the restore in progress');
 select extensions.dblink_exec('t19_a', 'commit');
 select is(pg_temp.t19_answer('t19_b'), 'withdrawn', 'then it finds the offer withdrawn');
 select extensions.dblink_exec('t19_b', 'commit');
@@ -179,7 +141,7 @@ select is(
 select extensions.dblink_exec('t19_b', 'begin');
 select extensions.dblink_send_query('t19_b',
   $$update public.appointments set status = 'confirmed' where id = '19000000-0000-0000-0000-0000000000a3'$$);
-select ok(pg_temp.t19_blocked('t19_b'), 'the restore waits for the booking in progress');
+select ok(tests.wait_until_blocked('t19_b'), 'the restore waits for the booking in progress');
 select extensions.dblink_exec('t19_a', 'commit');
 -- (dblink repeats the remote error as a NOTICE: hidden to keep the output clean.)
 set local client_min_messages = warning;

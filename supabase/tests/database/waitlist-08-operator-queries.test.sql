@@ -5,39 +5,25 @@
 begin;
 select plan(9);
 
-update public.waitlist_settings
-set clinic_time_zone = 'Europe/Paris', wave_size = 2, offer_cutoff = '2 hours',
-    quiet_hours_start = null, quiet_hours_end = null;
+select tests.waitlist_settings();
 
-insert into public.practitioners (full_name) values ('Dr T20');
-insert into public.appointment_types (name, duration_minutes) values ('t20 consultation', 30);
-insert into public.patients (first_name, last_name, email) values
-  ('Cora', 'T20', 'cora@example.com'), ('q1', 'T20', 'q1@example.com'),
-  ('q2', 'T20', 'q2@example.com');
-insert into public.waitlist (patient_id, appointment_type_id, priority, consent_automated_notifications, earliest_date)
-select p.id, t.id, case p.first_name when 'q1' then 2 else 1 end, true, current_date - 1
-from public.patients p, public.appointment_types t
-where p.last_name = 'T20' and p.first_name like 'q_' and t.name = 't20 consultation';
-insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
-select w.id, d, time '00:00', time '24:00'
-from public.waitlist w join public.patients p on p.id = w.patient_id and p.last_name = 'T20',
-     generate_series(1, 7) d;
+select tests.add_clinic('T20');
+-- q1 (priority 2) and q2 (priority 1) wait for a consultation, all week, any practitioner.
+select tests.add_waitlist_entry(tests.add_patient('q' || n, 'T20'), tests.appointment_type('t20 consultation'),
+  p_priority => 3 - n)
+from generate_series(1, 2) n;
 
 /* An appointment of Cora with Dr T20 at p_starts_at, 30 minutes long. */
 create function pg_temp.appointment(p_starts_at timestamptz) returns uuid
 language sql as $$
-  select tests.add_appointment(p.id, d.id, t.id, p_starts_at)
-  from public.patients p, public.practitioners d, public.appointment_types t
-  where p.first_name = 'Cora' and p.last_name = 'T20' and d.full_name = 'Dr T20'
-    and t.name = 't20 consultation'
+  select tests.add_appointment(tests.patient('Cora', 'T20'), tests.practitioner('Dr T20'),
+    tests.appointment_type('t20 consultation'), p_starts_at)
 $$;
 
 -- One cancellation that opens an offer: its wave invites q1 (emailed) and q2 (refused for
 -- good). One inside the cutoff, which opens nothing.
-select pg_temp.appointment(
-  ((now() at time zone 'Europe/Paris')::date + 3 + time '10:00') at time zone 'Europe/Paris') as opened \gset
-update public.appointments set status = 'cancelled' where id = :'opened';
-select id as offer from public.appointment_slot_offers where appointment_id = :'opened' \gset
+select pg_temp.appointment(tests.days_ahead_at(3)) as opened \gset
+select tests.cancel_appointment(:'opened') as offer \gset
 create temp table t20_wave as select public.waitlist_open_wave(:'offer', 1) as wave;
 select public.waitlist_record_invitation_emails((
   select jsonb_agg(case i ->> 'patient_first_name'
@@ -47,7 +33,7 @@ select public.waitlist_record_invitation_emails((
                    end)
   from t20_wave, jsonb_array_elements(wave -> 'invitations') i));
 select pg_temp.appointment(date_trunc('minute', now()) + interval '1 hour') as too_late \gset
-update public.appointments set status = 'cancelled' where id = :'too_late';
+select tests.cancel_appointment(:'too_late');
 
 -- ---------------------------------------------------------------------------------------------
 -- The queries, as operators write them.
