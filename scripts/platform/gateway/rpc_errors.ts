@@ -99,6 +99,17 @@ export function statusForSqlState(code: string, message: string, authed: boolean
   return byClass[code.slice(0, 2)] ?? 400;
 }
 
+/** 500 PGRST121: a `raise sqlstate 'PGRST'` whose MESSAGE or DETAIL is not the JSON expected. */
+function unparsableRaise(details: string, hint: string): ApiError {
+  return apiError(
+    500,
+    "PGRST121",
+    `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`,
+    details,
+    hint,
+  );
+}
+
 /**
  * `raise sqlstate 'PGRST' using message = '{"code":..,"message":..}', detail =
  * '{"status":..,"headers":{..}}'`: the function controls the whole error response.
@@ -113,10 +124,7 @@ function fullControlError(error: PgErrorLike): ApiError {
       typeof msg.message !== "string"
     ) throw new Error("bad message");
   } catch {
-    return apiError(
-      500,
-      "PGRST121",
-      `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`,
+    return unparsableRaise(
       `Invalid JSON value for MESSAGE: '${error.message}'`,
       "MESSAGE must be a JSON object with obligatory keys: 'code', 'message' and optional keys: 'details', 'hint'.",
     );
@@ -129,10 +137,7 @@ function fullControlError(error: PgErrorLike): ApiError {
       typeof det.headers !== "object" || det.headers === null
     ) throw new Error("bad detail");
   } catch {
-    return apiError(
-      500,
-      "PGRST121",
-      `Could not parse JSON in the "RAISE SQLSTATE 'PGRST'" error`,
+    return unparsableRaise(
       error.detail
         ? `Invalid JSON value for DETAIL: '${error.detail}'`
         : "DETAIL is missing in the RAISE statement",

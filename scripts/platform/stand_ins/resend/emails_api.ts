@@ -16,19 +16,9 @@ import { canonicalJson } from "../kit/idempotency.ts";
 import type { StoredEmail } from "./email.ts";
 import { type EmailInput, validateEmail } from "./email_validation.ts";
 import {
-  APPLICATION_ERROR,
-  CONCURRENT_IDEMPOTENT_REQUESTS,
   defaultErrorName,
-  EMAIL_NOT_FOUND,
-  ENDPOINT_NOT_FOUND,
   errorResponse,
-  INVALID_API_KEY,
-  INVALID_EMAIL_ID,
-  INVALID_IDEMPOTENCY_KEY,
-  INVALID_IDEMPOTENT_REQUEST,
-  INVALID_JSON,
-  METHOD_NOT_ALLOWED,
-  MISSING_API_KEY,
+  FIXED_ERRORS,
   rateLimitExceeded,
   resendError,
   type ResendErrorBody,
@@ -63,22 +53,22 @@ export function isEmailsPath(path: string): boolean {
 export function authenticate(apiKeys: ReadonlySet<string>, req: Request): string | Response {
   const header = req.headers.get("authorization")?.trim();
   const key = header?.replace(/^Bearer(?:\s+|$)/i, "").trim();
-  if (!key) return errorResponse(MISSING_API_KEY);
-  return apiKeys.has(key) ? key : errorResponse(INVALID_API_KEY);
+  if (!key) return errorResponse(FIXED_ERRORS.MISSING_API_KEY);
+  return apiKeys.has(key) ? key : errorResponse(FIXED_ERRORS.INVALID_API_KEY);
 }
 
 /** How Resend words what the kit decides. */
 export const RESEND_ERRORS: ProviderErrors = {
-  notFound: () => errorResponse(ENDPOINT_NOT_FOUND),
-  methodNotAllowed: () => errorResponse(METHOD_NOT_ALLOWED),
-  internal: () => errorResponse(APPLICATION_ERROR),
+  notFound: () => errorResponse(FIXED_ERRORS.ENDPOINT_NOT_FOUND),
+  methodNotAllowed: () => errorResponse(FIXED_ERRORS.METHOD_NOT_ALLOWED),
+  internal: () => errorResponse(FIXED_ERRORS.APPLICATION_ERROR),
   fault(rule, limit) {
     const { status } = rule;
     const message = rule.message ??
       (status === 429
         ? rateLimitExceeded(limit).message
         : status >= 500
-        ? APPLICATION_ERROR.message
+        ? FIXED_ERRORS.APPLICATION_ERROR.message
         : `The local Resend stand-in answered ${status} on purpose (fault injection).`);
     return errorResponse(resendError(status, rule.name ?? defaultErrorName(status), message));
   },
@@ -128,13 +118,13 @@ async function send(call: Call, batch: boolean): Promise<Answer> {
   const { idempotency } = call.state;
   const key = req.headers.get("idempotency-key");
   if (key !== null && (key.length === 0 || key.length > MAX_IDEMPOTENCY_KEY_LENGTH)) {
-    return errorAnswer(INVALID_IDEMPOTENCY_KEY);
+    return errorAnswer(FIXED_ERRORS.INVALID_IDEMPOTENCY_KEY);
   }
   let payload: unknown;
   try {
     payload = JSON.parse(await req.text());
   } catch {
-    return errorAnswer(INVALID_JSON);
+    return errorAnswer(FIXED_ERRORS.INVALID_JSON);
   }
   let mode: BatchMode = "strict";
   if (batch) {
@@ -151,8 +141,10 @@ async function send(call: Call, batch: boolean): Promise<Answer> {
     const fingerprint = canonicalJson({ path: call.url.pathname, mode, payload });
     const outcome = idempotency.begin(apiKey, key, fingerprint);
     if (outcome.kind === "replay") return { status: outcome.status, body: outcome.body };
-    if (outcome.kind === "conflict") return errorAnswer(INVALID_IDEMPOTENT_REQUEST);
-    if (outcome.kind === "in_flight") return errorAnswer(CONCURRENT_IDEMPOTENT_REQUESTS);
+    if (outcome.kind === "conflict") return errorAnswer(FIXED_ERRORS.INVALID_IDEMPOTENT_REQUEST);
+    if (outcome.kind === "in_flight") {
+      return errorAnswer(FIXED_ERRORS.CONCURRENT_IDEMPOTENT_REQUESTS);
+    }
   }
   let answer: Answer;
   try {
@@ -219,10 +211,10 @@ async function sendBatch(
 
 /** `GET /emails/{id}`. */
 async function get(call: Call, id: string): Promise<Answer> {
-  if (!UUID.test(id)) return errorAnswer(INVALID_EMAIL_ID);
+  if (!UUID.test(id)) return errorAnswer(FIXED_ERRORS.INVALID_EMAIL_ID);
   await call.delay();
   const email = call.state.store.get(id.toLowerCase());
-  if (!email) return errorAnswer(EMAIL_NOT_FOUND);
+  if (!email) return errorAnswer(FIXED_ERRORS.EMAIL_NOT_FOUND);
   return { status: 200, body: retrieveShape(email, call.state.now()) };
 }
 
@@ -243,7 +235,7 @@ async function list(call: Call): Promise<Answer> {
   const all = call.state.store.list();
   const cursor = after ?? before;
   const at = cursor === null ? -1 : all.findIndex((email) => email.id === cursor);
-  if (cursor !== null && at < 0) return errorAnswer(EMAIL_NOT_FOUND);
+  if (cursor !== null && at < 0) return errorAnswer(FIXED_ERRORS.EMAIL_NOT_FOUND);
   const page = before !== null
     ? all.slice(Math.max(0, at - limit), at)
     : all.slice(at + 1, at + 1 + limit);

@@ -1,8 +1,8 @@
 /**
- * The job core's SQL functions as the job runner calls them: `job_claim`, `job_report`,
- * `job_extend_lease`, `job_wake`. Typed arguments, zod-checked results, and the error policy
- * of `../runtime/rpc.ts`; a failure that remains is a `JobCoreError` naming the call, the
- * queue and the worker.
+ * The job core's SQL functions as the job runner calls them, bound to one worker of one queue
+ * (`JobCore`): `job_claim`, `job_report`, `job_extend_lease`, `job_wake`. Typed arguments,
+ * zod-checked results, and the error policy of `../runtime/rpc.ts`; a failure that remains is
+ * a `JobCoreError` naming the call, the queue and the worker.
  */
 import { z } from "zod";
 import type { Json } from "../database.types.ts";
@@ -58,85 +58,67 @@ const reportedSchema = z.array(z.object({ job_id: z.number().int(), state: z.str
 /** The state a reported job is in now. */
 export type Reported = z.infer<typeof reportedSchema>[number];
 
-async function jobCall<F extends DbFunctionName, S extends z.ZodType>(
-  client: DbClient,
-  fn: F,
-  args: DbArgs<F>,
-  result: S,
-  context: string,
-): Promise<z.infer<S>> {
-  try {
-    return await callRpc(client, fn, args, result, { context });
-  } catch (error) {
-    if (!(error instanceof RpcError)) throw error;
-    throw new JobCoreError(error.message, error.fn, error.code, error.permanent);
+const jobIdsSchema = z.array(z.number().int());
+
+/**
+ * The job core's calls for one worker of one queue. Each call's errors say which queue and
+ * worker made it (`context`); a failure is a `JobCoreError`.
+ *
+ * @example
+ * const core = new JobCore(client, "probe", "probe:worker-1");
+ * const jobs = await core.claim<{ n: number }>(10);
+ * await core.report(jobs.map((job) => ({ id: job.id, ok: true })));
+ */
+export class JobCore {
+  /** `queue <queue>, worker <worker>`, for errors and logs. */
+  readonly context: string;
+
+  constructor(
+    private readonly client: DbClient,
+    /** The queue this worker claims from. */
+    readonly queue: string,
+    /** The lease owner's name. */
+    readonly worker: string,
+  ) {
+    this.context = `queue ${queue}, worker ${worker}`;
   }
-}
 
-/** Claims up to `limit` jobs of `queue` (default: the queue's batch size). */
-export async function claimJobs<P>(
-  client: DbClient,
-  args: { queue: string; worker: string; limit?: number },
-  context: string,
-): Promise<Job<P>[]> {
-  const jobs = await jobCall(
-    client,
-    "job_claim",
-    {
-      p_queue: args.queue,
-      p_worker: args.worker,
-      p_limit: args.limit,
-    },
-    z.array(jobSchema),
-    context,
-  );
-  return jobs as Job<P>[];
-}
+  /** Claims up to `limit` jobs of the queue (default: the queue's batch size). */
+  async claim<P>(limit?: number): Promise<Job<P>[]> {
+    const args = { p_queue: this.queue, p_worker: this.worker, p_limit: limit };
+    return await this.#call("job_claim", args, z.array(jobSchema)) as Job<P>[];
+  }
 
-/** Reports outcomes; answers the state of each job the worker still held. */
-export function reportOutcomes(
-  client: DbClient,
-  worker: string,
-  outcomes: Outcome[],
-  context: string,
-): Promise<Reported[]> {
-  return jobCall(
-    client,
-    "job_report",
-    {
-      p_worker: worker,
-      p_outcomes: outcomes as unknown as Json,
-    },
-    reportedSchema,
-    context,
-  );
-}
+  /** Reports outcomes; answers the state of each job the worker still held. */
+  report(outcomes: Outcome[]): Promise<Reported[]> {
+    const args = { p_worker: this.worker, p_outcomes: outcomes as unknown as Json };
+    return this.#call("job_report", args, reportedSchema);
+  }
 
-/** Extends the leases of jobs the worker holds; answers the ids extended. */
-export function extendLeases(
-  client: DbClient,
-  worker: string,
-  jobIds: number[],
-  context: string,
-): Promise<number[]> {
-  return jobCall(
-    client,
-    "job_extend_lease",
-    {
-      p_worker: worker,
-      p_job_ids: jobIds,
-    },
-    z.array(z.number().int()),
-    context,
-  );
-}
+  /** Extends the leases of jobs the worker holds; answers the ids extended. */
+  extendLeases(jobIds: number[]): Promise<number[]> {
+    return this.#call(
+      "job_extend_lease",
+      { p_worker: this.worker, p_job_ids: jobIds },
+      jobIdsSchema,
+    );
+  }
 
-/** Asks for a wake-up of the queue's function (pg_net). */
-export async function wakeQueue(
-  client: DbClient,
-  queue: string,
-  reason: string,
-  context: string,
-): Promise<void> {
-  await jobCall(client, "job_wake", { p_queue: queue, p_reason: reason }, z.unknown(), context);
+  /** Asks for a wake-up of the queue's function (pg_net). */
+  async wake(reason: string): Promise<void> {
+    await this.#call("job_wake", { p_queue: this.queue, p_reason: reason }, z.unknown());
+  }
+
+  async #call<F extends DbFunctionName, S extends z.ZodType>(
+    fn: F,
+    args: DbArgs<F>,
+    result: S,
+  ): Promise<z.infer<S>> {
+    try {
+      return await callRpc(this.client, fn, args, result, { context: this.context });
+    } catch (error) {
+      if (!(error instanceof RpcError)) throw error;
+      throw new JobCoreError(error.message, error.fn, error.code, error.permanent);
+    }
+  }
 }

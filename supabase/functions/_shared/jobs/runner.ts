@@ -4,7 +4,7 @@
  * keep going while work remains — stopping before the edge function limits (2 s CPU, 150 s
  * wall clock) with the rest left for the next wake-up, which it asks for itself.
  *
- * All state changes are SQL functions of the job core, called through `./rpc.ts`:
+ * All state changes are SQL functions of the job core, called through `./rpc.ts` (`JobCore`):
  * `job_claim`, `job_report`, `job_extend_lease`, `job_wake`.
  *
  * @example
@@ -14,15 +14,7 @@ import cpuProcess from "node:process";
 import type { DbClient } from "../runtime/client.ts";
 import { errorText, log } from "../runtime/log.ts";
 import { isPermanentFailure, RetryLaterError, ThrottledError } from "./errors.ts";
-import {
-  claimJobs,
-  extendLeases,
-  type Job,
-  type Outcome,
-  type Reported,
-  reportOutcomes,
-  wakeQueue,
-} from "./rpc.ts";
+import { type Job, JobCore, type Outcome, type Reported } from "./rpc.ts";
 
 export type { Job } from "./rpc.ts";
 export { JobCoreError } from "./rpc.ts";
@@ -113,20 +105,15 @@ function failedOutcome(job: Job, reason: unknown, workerId: string): Outcome {
  * Returns a function that stops it.
  */
 function keepLeases(
-  opts: { client: DbClient; workerId: string; queue: string },
+  core: JobCore,
   running: ReadonlyMap<number, unknown>,
   backlog: readonly Job[],
   leaseMs: number,
 ): () => void {
   const timer = setInterval(() => {
     if (running.size === 0 && backlog.length === 0) return;
-    extendLeases(
-      opts.client,
-      opts.workerId,
-      [...running.keys(), ...backlog.map((job) => job.id)],
-      `queue ${opts.queue}, worker ${opts.workerId}`,
-    ).catch((error) =>
-      log.warn("lease extension failed", { queue: opts.queue, error: errorText(error) })
+    core.extendLeases([...running.keys(), ...backlog.map((job) => job.id)]).catch((error) =>
+      log.warn("lease extension failed", { queue: core.queue, error: errorText(error) })
     );
   }, Math.max(1000, leaseMs / 2));
   return () => clearInterval(timer);
@@ -152,7 +139,7 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
     Math.ceil(Math.min(concurrency, opts.batchSize ?? concurrency) / 4),
   );
   const shortRetryMs = opts.shortRetryMs ?? 5_000;
-  const context = `queue ${opts.queue}, worker ${workerId}`;
+  const core = new JobCore(opts.client, opts.queue, workerId);
   const abort = new AbortController();
   const hardStop = setTimeout(
     () => abort.abort(new Error("Function time limit is near")),
@@ -174,7 +161,7 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
   const running = new Map<number, Promise<void>>();
   /** Claimed jobs waiting for room (a claim may bring more than the concurrency). */
   const backlog: Job<P>[] = [];
-  const reporter = new OutcomeReporter(opts.client, workerId, context, summary);
+  const reporter = new OutcomeReporter(core, summary);
   let stopLeases: (() => void) | undefined;
   /** Claim at the next turn whatever the room (at start, and when all is quiet). */
   let claimNow = true;
@@ -239,18 +226,14 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
           opts.batchSize ?? free,
         );
         endedAtClaim = ended;
-        const jobs = await claimJobs<P>(opts.client, {
-          queue: opts.queue,
-          worker: workerId,
-          limit: limit ?? undefined,
-        }, context);
+        const jobs = await core.claim<P>(limit ?? undefined);
         claimNow = false;
         const short = jobs.length === 0 || (limit !== null && jobs.length < limit);
         claimWhenFree = short ? free + claimAtLeast : claimAtLeast;
         if (jobs.length > 0) {
           summary.batches++;
           summary.claimed += jobs.length;
-          stopLeases ??= keepLeases({ ...opts, workerId }, running, backlog, leaseMsOf(jobs));
+          stopLeases ??= keepLeases(core, running, backlog, leaseMsOf(jobs));
           backlog.push(...jobs);
           while (backlog.length > 0 && running.size < concurrency) start(backlog.shift()!);
           continue;
@@ -280,7 +263,7 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
     reporter.throwIfFailed();
     if (summary.stoppedBy !== "drained") {
       // Work may remain: ask for the next wake-up now rather than wait for the cron.
-      await wakeQueue(opts.client, opts.queue, "continue", context);
+      await core.wake("continue");
     }
   } catch (error) {
     // A job core call failed: the running jobs end and report what they can before the run
@@ -314,12 +297,7 @@ class OutcomeReporter {
   #failure: unknown;
   #retryAt: number[] = [];
 
-  constructor(
-    private readonly client: DbClient,
-    private readonly workerId: string,
-    private readonly context: string,
-    private readonly summary: RunSummary,
-  ) {}
+  constructor(private readonly core: JobCore, private readonly summary: RunSummary) {}
 
   add(outcome: Outcome) {
     this.#pending.push(outcome);
@@ -359,7 +337,7 @@ class OutcomeReporter {
 
   async #report(outcomes: Outcome[]) {
     try {
-      const reported = await reportOutcomes(this.client, this.workerId, outcomes, this.context);
+      const reported = await this.core.report(outcomes);
       this.#count(outcomes, reported);
     } catch (error) {
       this.#failure = error;

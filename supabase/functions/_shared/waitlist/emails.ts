@@ -56,46 +56,32 @@ export function renderInvitationEmail(input: InvitationEmailInput): RenderedEmai
   const acceptUrl = checkedUrl(input.accept_url, "accept_url");
   const declineUrl = checkedUrl(input.decline_url, "decline_url");
   const subject = t.invitation.subject(formatShortDateTime(slot.starts_at, slot.time_zone, locale));
-  const greeting = t.greeting(singleLine(input.patient_first_name ?? ""));
-  const details = slotLines(slot, locale);
   const expires = t.invitation.expires(formatDateTime(input.expires_at, slot.time_zone, locale));
-  const clinic = singleLine(slot.clinic_name ?? "");
 
-  const body = markup`<p style="${PARAGRAPH}">${greeting}</p>
-<p style="${PARAGRAPH}">${t.invitation.intro}</p>
-${detailsHtml(details, locale)}
-<p style="${PARAGRAPH}">${t.invitation.firstCome}</p>
+  return renderEmail(input, {
+    subject,
+    intro: t.invitation.intro,
+    html: markup`<p style="${PARAGRAPH}">${t.invitation.firstCome}</p>
 <p style="${PARAGRAPH}"><strong>${expires}</strong></p>
 <div style="margin:24px 0 16px">
 <a href="${acceptUrl}" style="${ACCEPT_BUTTON}">${t.invitation.accept}</a>
 <a href="${declineUrl}" style="${DECLINE_BUTTON}">${t.invitation.decline}</a>
 </div>
-<p style="${SMALL_PARAGRAPH}">${t.invitation.linksConfirm}</p>
-${signature(t.invitation.signOff, clinic)}`;
-
-  const text = [
-    greeting,
-    "",
-    t.invitation.intro,
-    "",
-    ...detailsText(details, locale),
-    "",
-    t.invitation.firstCome,
-    expires,
-    "",
-    t.labelled(t.invitation.accept),
-    acceptUrl,
-    "",
-    t.labelled(t.invitation.decline),
-    declineUrl,
-    "",
-    t.invitation.linksConfirm,
-    "",
-    t.invitation.signOff,
-    clinic,
-  ];
-
-  return { subject, html: emailDocument(locale, subject, body), text: textPart(text) };
+<p style="${SMALL_PARAGRAPH}">${t.invitation.linksConfirm}</p>`,
+    text: [
+      t.invitation.firstCome,
+      expires,
+      "",
+      t.labelled(t.invitation.accept),
+      acceptUrl,
+      "",
+      t.labelled(t.invitation.decline),
+      declineUrl,
+      "",
+      t.invitation.linksConfirm,
+    ],
+    signOff: t.invitation.signOff,
+  });
 }
 
 /**
@@ -109,30 +95,55 @@ ${signature(t.invitation.signOff, clinic)}`;
 export function renderBookingEmail(input: BookingEmailInput): RenderedEmail {
   const { locale, slot } = input;
   const t = messages(locale);
-  const subject = t.booking.subject(formatShortDateTime(slot.starts_at, slot.time_zone, locale));
+  return renderEmail(input, {
+    subject: t.booking.subject(formatShortDateTime(slot.starts_at, slot.time_zone, locale)),
+    intro: t.booking.intro,
+    html: markup`<p style="${PARAGRAPH}">${t.booking.cancelNotice}</p>`,
+    text: [t.booking.cancelNotice],
+    signOff: t.booking.signOff,
+  });
+}
+
+/** What sets one email apart from the other; the rest is the same frame around the slot. */
+interface EmailContent {
+  subject: string;
+  /** The paragraph between the greeting and the slot. */
+  intro: string;
+  /** What follows the slot, in the HTML part and (as lines) in the text part. */
+  html: SafeHtml;
+  text: string[];
+  /** The line above the clinic's name. */
+  signOff: string;
+}
+
+/** An email to the patient of `input`: greeting, intro, the slot, `content`, signature. */
+function renderEmail(input: BookingEmailInput, content: EmailContent): RenderedEmail {
+  const { locale, slot } = input;
+  const t = messages(locale);
   const greeting = t.greeting(singleLine(input.patient_first_name ?? ""));
   const details = slotLines(slot, locale);
   const clinic = singleLine(slot.clinic_name ?? "");
 
   const body = markup`<p style="${PARAGRAPH}">${greeting}</p>
-<p style="${PARAGRAPH}">${t.booking.intro}</p>
+<p style="${PARAGRAPH}">${content.intro}</p>
 ${detailsHtml(details, locale)}
-<p style="${PARAGRAPH}">${t.booking.cancelNotice}</p>
-${signature(t.booking.signOff, clinic)}`;
+${content.html}
+${signature(content.signOff, clinic)}`;
 
   const text = [
     greeting,
     "",
-    t.booking.intro,
+    content.intro,
     "",
     ...detailsText(details, locale),
     "",
-    t.booking.cancelNotice,
+    ...content.text,
     "",
-    t.booking.signOff,
+    content.signOff,
     clinic,
   ];
 
+  const { subject } = content;
   return { subject, html: emailDocument(locale, subject, body), text: textPart(text) };
 }
 

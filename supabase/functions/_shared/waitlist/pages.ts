@@ -5,24 +5,33 @@
  */
 import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
 import { type HtmlValue, markup, SafeHtml } from "../html/markup.ts";
-import { messages, type PageText } from "./i18n.ts";
+import { type Messages, messages, type PageText } from "./i18n.ts";
 import { singleLine, slotLines } from "./format.ts";
 import type { Locale, PageInput, PageState, RenderedPage, SlotDetails } from "./types.ts";
 
-/** The HTTP status that goes with each page. */
-export const PAGE_STATUS: Readonly<Record<PageState, number>> = Object.freeze({
-  confirm: 200,
-  booked: 200,
-  declined: 200,
-  already_taken: 409,
-  time_conflict: 409,
-  expired: 410,
-  withdrawn: 410,
-  already_answered: 409,
-  unknown: 404,
-  invalid: 400,
-  unavailable: 503,
-});
+/** The entries of `messages(locale).pages` that a state shows whatever the action. */
+type FixedPageText = Exclude<
+  keyof Messages["pages"],
+  "confirmAccept" | "confirmDecline" | "alreadyAnswered"
+>;
+
+/**
+ * Each page state: its HTTP status and, unless it depends on the action (`confirm`,
+ * `already_answered`), the entry of `messages(locale).pages` it shows.
+ */
+const PAGE_STATES: Readonly<Record<PageState, { status: number; text?: FixedPageText }>> = {
+  confirm: { status: 200 },
+  booked: { status: 200, text: "booked" },
+  declined: { status: 200, text: "declined" },
+  already_taken: { status: 409, text: "alreadyTaken" },
+  time_conflict: { status: 409, text: "timeConflict" },
+  expired: { status: 410, text: "expired" },
+  withdrawn: { status: 410, text: "withdrawn" },
+  already_answered: { status: 409 },
+  unknown: { status: 404, text: "unknown" },
+  invalid: { status: 400, text: "invalid" },
+  unavailable: { status: 503, text: "unavailable" },
+};
 
 /**
  * The headers of every page: HTML, never cached or indexed, no referrer (the URL holds the
@@ -65,7 +74,7 @@ const CSS = new SafeHtml(
 );
 
 /**
- * The page for one state, with its HTTP status (see `PAGE_STATUS`). `confirm` shows the slot
+ * The page for one state, with its HTTP status (see `PAGE_STATES`). `confirm` shows the slot
  * and a form that POSTs `token` and `action` back to the current URL (it has no `action`
  * attribute); it throws a `TypeError` without a valid `action` and a `token`.
  * `already_answered` names the earlier answer when `action` is given. The slot is shown
@@ -92,7 +101,7 @@ export function renderResponsePage(input: PageInput): RenderedPage {
 
   const clinic = singleLine(slot?.clinic_name ?? "");
   const title = clinic ? `${text.heading} – ${clinic}` : text.heading;
-  return { status: PAGE_STATUS[input.state], html: pageDocument(locale, title, body) };
+  return { status: PAGE_STATES[input.state].status, html: pageDocument(locale, title, body) };
 }
 
 /**
@@ -112,36 +121,18 @@ export function pageResponse(page: RenderedPage, method = "GET"): Response {
 /** The heading and paragraphs of a page, and the button label of a confirm page. */
 function pageText(input: PageInput): PageText & { button?: string } {
   const pages = messages(input.locale).pages;
-  switch (input.state) {
-    case "confirm":
-      return input.action === "decline" ? pages.confirmDecline : pages.confirmAccept;
-    case "booked":
-      return pages.booked;
-    case "declined":
-      return pages.declined;
-    case "already_taken":
-      return pages.alreadyTaken;
-    case "time_conflict":
-      return pages.timeConflict;
-    case "expired":
-      return pages.expired;
-    case "withdrawn":
-      return pages.withdrawn;
-    case "already_answered": {
-      const { heading, accepted, declined, paragraphs } = pages.alreadyAnswered;
-      if (input.action === "accept") return { heading, paragraphs: [accepted] };
-      if (input.action === "decline") return { heading, paragraphs: [declined] };
-      return { heading, paragraphs };
-    }
-    case "unknown":
-      return pages.unknown;
-    case "invalid":
-      return pages.invalid;
-    case "unavailable":
-      return pages.unavailable;
-    default:
-      throw new TypeError(`Unknown page state: ${String(input.state)}`);
+  if (input.state === "confirm") {
+    return input.action === "decline" ? pages.confirmDecline : pages.confirmAccept;
   }
+  if (input.state === "already_answered") {
+    const { heading, accepted, declined, paragraphs } = pages.alreadyAnswered;
+    if (input.action === "accept") return { heading, paragraphs: [accepted] };
+    if (input.action === "decline") return { heading, paragraphs: [declined] };
+    return { heading, paragraphs };
+  }
+  const text = Object.hasOwn(PAGE_STATES, input.state) ? PAGE_STATES[input.state].text : undefined;
+  if (!text) throw new TypeError(`Unknown page state: ${String(input.state)}`);
+  return pages[text];
 }
 
 /** The form that sends the answer: no `action` attribute, so it posts to the current URL. */

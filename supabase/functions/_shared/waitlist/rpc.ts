@@ -28,6 +28,13 @@ export const slotSchema = z.object({
 /** The slot as the SQL functions return it. */
 export type SqlSlot = z.infer<typeof slotSchema>;
 
+/** Who an email goes to, as both `invitations` of a wave and a booking carry it. */
+const recipientShape = {
+  email: z.string(),
+  locale: z.string(),
+  patient_first_name: z.string(),
+};
+
 const waveSchema = z.object({
   slot_offer_id: z.uuid(),
   offer_status: z.string(),
@@ -38,9 +45,7 @@ const waveSchema = z.object({
   slot: slotSchema,
   invitations: z.array(z.object({
     invitation_id: z.uuid(),
-    email: z.string(),
-    locale: z.string(),
-    patient_first_name: z.string(),
+    ...recipientShape,
     token: z.string(),
     expires_at: z.string(),
   })),
@@ -51,9 +56,7 @@ export type Wave = z.infer<typeof waveSchema>;
 
 const bookingSchema = z.object({
   appointment_id: z.uuid(),
-  email: z.string(),
-  locale: z.string(),
-  patient_first_name: z.string(),
+  ...recipientShape,
   sender: z.string(),
   confirmation_email_id: z.string().nullable(),
   slot: slotSchema,
