@@ -12,9 +12,10 @@
  *   4. the same no-op workload through graphile-worker, plain and batched, on the same database.
  */
 import postgres from "postgres";
-import { createClient } from "@supabase/supabase-js";
 import { startPlatform } from "../platform/start.ts";
 import { runQueue } from "../../supabase/functions/_shared/jobs/runner.ts";
+import { serviceClient } from "../../supabase/functions/_shared/runtime/client.ts";
+import { parseEnv } from "../../supabase/functions/_shared/runtime/env.ts";
 import { runGraphile } from "./graphile.ts";
 import { epochMs, latencySummary, throughput } from "./stats.ts";
 
@@ -108,9 +109,7 @@ try {
   const runnerJobs = Math.min(JOBS, 20_000);
   await sql`select count(*) from public.job_enqueue_many('bench',
     (select jsonb_agg(jsonb_build_object('payload', '{}'::jsonb)) from generate_series(1, ${runnerJobs})))`;
-  const client = createClient(env.SUPABASE_URL, env.SUPABASE_SERVICE_ROLE_KEY, {
-    auth: { persistSession: false, autoRefreshToken: false },
-  });
+  const client = serviceClient(parseEnv(env));
   results.claim_complete_runner = await throughput(runnerJobs, async () => {
     await Promise.all(
       Array.from({ length: WORKERS }, () =>

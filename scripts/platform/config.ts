@@ -1,5 +1,5 @@
 /**
- * Where each piece of the local platform lives, for the two profiles:
+ * Where each piece of the local platform lives, for the three profiles:
  * `dev` (the long-running demo stack), `test` (a fresh stack per test run) and `bench`
  * (a fresh, durable stack per benchmark run).
  *
