@@ -2,12 +2,12 @@
  * The chaos check (a script that prints figures, not a timed test).
  *
  *   bash scripts/bench.sh chaos [--cancellations 200] [--waitlist 5000] [--accept 40]
- *     [--probes 500] [--rate 2] [--lease 15] [--timeout 300] [--kill-at 2,12] [--restart-at 6]
+ *     [--probes 500] [--rate 2] [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
  *
  * On a fresh, durable `bench` platform it starts a burst of work on every queue (one
  * `ChaosFlow` per flow: scripts/bench/chaos/), then, while the work drains, kills the edge
  * function processes that drain those queues with `kill -9` (at each `--kill-at` second after
- * the burst), restarts Postgres with `pg_ctl restart -m immediate` (at `--restart-at`), with the
+ * the burst; a kill that finds none running waits for the gateway to start one), restarts Postgres with `pg_ctl restart -m immediate` (at `--restart-at`), with the
  * Resend stand-in admitting `--rate` requests per second, below the senders' pace
  * (RESEND_REQUESTS_PER_SECOND, 5 by default), so it answers 429s. It waits until every queue
  * has drained or `--timeout` seconds have passed, then prints per flow: items, delivered, lost,
@@ -57,10 +57,10 @@ function seconds(name: string, fallback: number[]): number[] {
 const RATE = flag("rate", 2);
 const LEASE_SECONDS = flag("lease", 15);
 const TIMEOUT_S = flag("timeout", 300);
-const KILL_AT = seconds("kill-at", [2, 12]);
-const RESTART_AT = seconds("restart-at", [6]);
-/** How long patients keep answering invitations after the burst. */
-const ANSWER_WINDOW_S = 60;
+const KILL_AT = seconds("kill-at", [8, 20]);
+const RESTART_AT = seconds("restart-at", [3]);
+/** How long a kill waits after a function process has started again, so that it has work. */
+const KILL_SETTLE_MS = 1500;
 
 const flows: ChaosFlow[] = [
   waitlistFlow({
@@ -116,20 +116,26 @@ function count(key: string) {
   else logged.set(key, { count: 1, first: since() });
 }
 
+/** A message with its ids and numbers masked, so that alike messages count together. */
+function masked(text: string): string {
+  return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
+    .replace(/\d+/g, "#");
+}
+
 /** Reads the platform's log lines: process events go to the timeline, problems are counted. */
 function onLog(line: string) {
   let entry: Record<string, unknown>;
   try {
     entry = JSON.parse(line);
   } catch {
-    count(`platform: ${line.slice(0, 120)}`);
+    if (!line.startsWith("migrations applied")) count(`platform: ${masked(line).slice(0, 120)}`);
     return;
   }
   if (entry.component === "gateway" && typeof entry.event === "string") {
     const what = entry.function ?? entry.path;
     const extra = entry.pid ? ` pid ${entry.pid}` : entry.signal ? ` (${entry.signal})` : "";
     if (t0) processEvents.push(`  ${at(since())}  gateway: ${what} ${entry.event}${extra}`);
-    if (entry.event !== "starting" && entry.event !== "exited") {
+    if (!["starting", "exited", "listening"].includes(entry.event)) {
       count(`gateway ${entry.event}: ${String(entry.msg ?? "").slice(0, 100)}`);
     }
     return;
@@ -142,17 +148,36 @@ function onLog(line: string) {
       inner = undefined;
     }
     const level = inner?.level ?? (entry.stream === "stderr" ? "stderr" : undefined);
+    if (level === "stderr" && entry.line.startsWith("Listening on ")) return;
     if (level === "error" || level === "warn" || level === "stderr") {
-      const text = String(inner?.msg ?? entry.line).slice(0, 90);
-      const error = inner?.error ? `: ${String(inner.error).slice(0, 90)}` : "";
-      count(`${entry.function} ${level}: ${text}${error}`.replace(/\d{3,}/g, "#"));
+      const text = String(inner?.msg ?? entry.line);
+      const error = inner?.error ? `: ${String(inner.error)}` : "";
+      count(`${entry.function} ${level}: ${masked(text + error).slice(0, 160)}`);
     }
     return;
   }
   if (entry.level === "error") {
-    count(`${entry.component ?? "platform"}: ${entry.msg} ${String(entry.error ?? "")}`.trim());
+    count(masked(`${entry.component ?? "platform"}: ${entry.msg} ${String(entry.error ?? "")}`));
   }
 }
+
+/**
+ * Uncaught errors thrown by postgres.js inside this process (the gateway's pool, the pg_net
+ * worker, this script's connection share it). postgres.js 3.4.9 can throw from a timer when a
+ * connection dies with a write pending (`socket.write` on a null socket: porsager/postgres#1154,
+ * #1208), which would end the whole platform process. The check records them, lets the run
+ * go on to see whether the platform recovers, and fails.
+ */
+const uncaught: string[] = [];
+globalThis.addEventListener("error", (event) => {
+  const error = event.error as Error | undefined;
+  const stack = String(error?.stack ?? event.message);
+  if (!/\/postgres\/[\d.]+\/src\//.test(stack)) return; // npm:postgres, not our code
+  event.preventDefault();
+  const what = `${error?.name ?? "Error"}: ${error?.message ?? event.message}`;
+  uncaught.push(what);
+  note(`UNCAUGHT in postgres.js (would have ended the platform process): ${what}`);
+});
 
 // ---------------------------------------------------------------------------------------------
 // Faults
@@ -160,8 +185,23 @@ function onLog(line: string) {
 
 const faults = { kills: 0, restarts: 0 };
 
-function killFunctions(functionNames: string[]) {
-  const found = functionProcesses(platform!.cfg, functionNames);
+/**
+ * Kills the function processes; when none runs (a previous kill, nothing woke them since), waits
+ * for the gateway to start one again (bounded by `until`), so that every kill hits a process.
+ */
+async function killFunctions(functionNames: string[], until: number) {
+  let found = functionProcesses(platform!.cfg, functionNames);
+  if (!found.length) {
+    note("kill -9: no function process runs; waiting for the gateway to start one");
+    while (!found.length && Date.now() < until) {
+      await sleep(50);
+      found = functionProcesses(platform!.cfg, functionNames);
+    }
+    if (!found.length) return note("kill -9: no function process ran before the timeout");
+    // Let the new process boot and claim its jobs before it dies.
+    await sleep(KILL_SETTLE_MS);
+    found = functionProcesses(platform!.cfg, functionNames);
+  }
   const killed = killNine(found);
   faults.kills++;
   const missing = functionNames.filter((n) => !killed.some((p) => p.name === n));
@@ -190,9 +230,9 @@ async function restartPostgres() {
 }
 
 /** Runs the faults at their times; resolves when the last one is done. */
-async function injectFaults(functionNames: string[]) {
+async function injectFaults(functionNames: string[], until: number) {
   const events: { s: number; run: () => unknown }[] = [
-    ...KILL_AT.map((s) => ({ s, run: () => killFunctions(functionNames) })),
+    ...KILL_AT.map((s) => ({ s, run: () => killFunctions(functionNames, until) })),
     ...RESTART_AT.map((s) => ({ s, run: restartPostgres })),
   ].sort((a, b) => a.s - b.s);
   for (const event of events) {
@@ -270,7 +310,7 @@ try {
   await Promise.all(flows.map((flow) => flow.burst(ctx)));
   note(`bursts committed: ${flows.map((f) => f.name).join(", ")}`);
   const deadline = t0 + TIMEOUT_S * 1000;
-  const faultsDone = injectFaults(functionNames).then(() => true, (error) => {
+  const faultsDone = injectFaults(functionNames, deadline).then(() => true, (error) => {
     note(`faults stopped: ${messageOf(error)}`);
     return true;
   });
@@ -279,7 +319,7 @@ try {
   const acting = new Map(flows.map((flow) => [flow.name, true]));
   const meanwhile = flows.map(async (flow) => {
     try {
-      await flow.meanwhile?.(ctx, Math.min(deadline, t0 + ANSWER_WINDOW_S * 1000));
+      await flow.meanwhile?.(ctx, deadline);
     } catch (error) {
       note(`${flow.name}: stopped acting: ${messageOf(error)}`);
     } finally {
@@ -366,9 +406,13 @@ try {
 
   const bad = rows.filter(({ tally, drainedMs }) =>
     tally.lost > 0 || (tally.twice ?? 0) > 0 || tally.dead > 0 || drainedMs === undefined
-  );
+  ).map((r) => r.flow.name);
+  if (uncaught.length) {
+    console.log(`\n  ${uncaught.length} uncaught error(s) in postgres.js (see the timeline)`);
+    bad.push("platform process (uncaught postgres.js error)");
+  }
   console.log(
-    `\n${bad.length ? `FAILED: ${bad.map((r) => r.flow.name).join(", ")}` : "OK"} — run took ${
+    `\n${bad.length ? `FAILED: ${bad.join(", ")}` : "OK"} — run took ${
       round((Date.now() - runStarted) / 1000)
     } s`,
   );

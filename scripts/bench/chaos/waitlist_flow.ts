@@ -44,6 +44,9 @@ function tagged(email: StoredEmail, flow: string): boolean {
   return (email.tags ?? []).some((t) => t.name === "flow" && t.value === flow);
 }
 
+/** How long patients keep answering once the first invitations have arrived. */
+const ANSWER_WINDOW_MS = 30_000;
+
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The waitlist scenario. */
@@ -110,17 +113,23 @@ export function waitlistFlow(opts: WaitlistFlowOptions): ChaosFlow {
       /** Tokens to POST again: the answer was not definite (5xx, network). */
       let retry: { token: string; offer: string; email: string }[] = [];
       let booked = 0;
-      while (booked < opts.accept && Date.now() < deadline) {
+      /** Patients answer for ANSWER_WINDOW_MS after the first invitation arrives. */
+      let stopAt = deadline;
+      while (booked < opts.accept && Date.now() < stopAt) {
         const picks = retry;
         retry = [];
         try {
           const tokens = await newTokens(await resend.emails());
+          if (tokens.length && stopAt === deadline) {
+            stopAt = Math.min(deadline, Date.now() + ANSWER_WINDOW_MS);
+            ctx.note("waitlist: the first invitations are in; patients answer");
+          }
           const hashes = tokens.map((t) => hashOf.get(t)!);
           if (hashes.length) {
             const rows = await db`
               select encode(token_hash, 'hex') as hash, slot_offer_id, lower(email) as email
               from public.slot_offer_invitations
-              where token_hash = any(${hashes.map((h) => `\\x${h}`)}::bytea[])
+              where token_hash in (select decode(h, 'hex') from unnest(${hashes}::text[]) h)
                 and status in ('pending', 'sent')`;
             const byHash = new Map(rows.map((r) => [r.hash as string, r]));
             for (const token of tokens) {
