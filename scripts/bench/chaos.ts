@@ -19,6 +19,7 @@
  * next drain (pg_cron, every minute).
  */
 import postgres from "postgres";
+import { stopCluster } from "../platform/postgres.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { functionProcesses, killNine, restartPostgresImmediate } from "./chaos/faults.ts";
 import {
@@ -79,10 +80,27 @@ let platform: Platform | undefined;
 let db: postgres.Sql | undefined;
 let stopping: Promise<void> | undefined;
 
+/** How long stopping the platform may take before the check gives up on it and exits. */
+const STOP_TIMEOUT_MS = 30_000;
+
+/** Stops the platform; a stop that hangs is reported and the check exits anyway (code 3). */
 function shutdown(): Promise<void> {
   stopping ??= (async () => {
     await db?.end({ timeout: 2 }).catch(() => {});
-    await platform?.stop();
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const hung = new Promise<"hung">((resolve) => {
+      timer = setTimeout(() => resolve("hung"), STOP_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([platform?.stop(), hung]);
+    clearTimeout(timer);
+    if (outcome === "hung") {
+      console.log(
+        `\nFAILED: the platform did not stop within ${STOP_TIMEOUT_MS / 1000} s ` +
+          `(a stop step is stuck); stopping Postgres and exiting without the rest.`,
+      );
+      if (platform) await stopCluster(platform.cfg).catch(() => {});
+      Deno.exit(3);
+    }
   })();
   return stopping;
 }
