@@ -13,7 +13,7 @@ import { cliDbUrl, supabaseCli } from "./supabase_cli.ts";
 const PG_BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
 
 /** Runs a Postgres server binary, as `postgres` when we are root. */
-function pgCommand(bin: string, args: string[]): Promise<string> {
+export function pgCommand(bin: string, args: string[]): Promise<string> {
   const path = join(PG_BIN, bin);
   return isRoot() ? run("runuser", ["-u", "postgres", "--", path, ...args]) : run(path, args);
 }
@@ -46,7 +46,8 @@ async function clusterHome(cfg: PlatformConfig): Promise<string> {
   return home;
 }
 
-async function dataDir(cfg: PlatformConfig): Promise<string> {
+/** The cluster's data directory (`pg_ctl -D`). */
+export async function dataDir(cfg: PlatformConfig): Promise<string> {
   return join(await clusterHome(cfg), "pg");
 }
 
