@@ -67,13 +67,31 @@ export function isPermanent(code: string | undefined): boolean {
 
 /** How `callRpc` retries transient failures. */
 export interface RetryPolicy {
-  /** Calls after the first one (default 3). */
+  /** Calls after the first one. */
   retries: number;
-  /** The pause before retry n is `n * backoffMs`, with jitter (default 50 ms). */
+  /** The pause before retry n is `backoffMs * 2^(n-1)`, at most `maxPauseMs`, with jitter. */
   backoffMs: number;
+  maxPauseMs: number;
 }
 
-const DEFAULT_RETRY: RetryPolicy = { retries: 3, backoffMs: 50 };
+/**
+ * The default: 4 retries over about 1.5 s, enough for a dropped connection or a database that
+ * restarts (an immediate restart takes well under a second here).
+ */
+const DEFAULT_RETRY: RetryPolicy = { retries: 4, backoffMs: 100, maxPauseMs: 2_000 };
+
+/**
+ * For calls that record an outside effect which already happened (an email Resend accepted):
+ * losing the record would make the job do the effect again, so the call keeps trying for about
+ * 25 s (10 retries, pauses doubling up to 5 s) before it gives up.
+ *
+ * @example
+ * await callRpc(client, "waitlist_record_booking_email", args, z.unknown(), {
+ *   context,
+ *   retry: AFTER_EFFECT_RETRY,
+ * });
+ */
+export const AFTER_EFFECT_RETRY: RetryPolicy = { retries: 10, backoffMs: 100, maxPauseMs: 5_000 };
 
 /** What a call says about itself in errors and logs (which job, which subject). */
 export interface CallOptions {
@@ -138,7 +156,8 @@ export async function callRpc<F extends DbFunctionName, S extends z.ZodType>(
         retry: attempt + 1,
         error: message,
       });
-      const pause = policy.backoffMs * (attempt + 1) * (0.5 + Math.random());
+      const pause = Math.min(policy.backoffMs * 2 ** attempt, policy.maxPauseMs) *
+        (0.5 + Math.random() / 2);
       await new Promise((resolve) => setTimeout(resolve, pause));
       continue;
     }

@@ -11,7 +11,7 @@
 import { z } from "zod";
 import type { Json } from "../database.types.ts";
 import type { DbClient } from "../runtime/client.ts";
-import { callRpc } from "../runtime/rpc.ts";
+import { AFTER_EFFECT_RETRY, callRpc } from "../runtime/rpc.ts";
 import type { ResponseAction } from "./types.ts";
 
 /** `waitlist_internal.slot_json()`: the slot, with both names of the appointment type. */
@@ -113,7 +113,10 @@ export function openWave(
   );
 }
 
-/** Records what Resend answered for invitation emails. */
+/**
+ * Records what Resend answered for invitation emails. The emails are gone: transient errors are
+ * retried longer (`AFTER_EFFECT_RETRY`), since a lost record would send them again.
+ */
 export async function recordInvitationEmails(
   client: DbClient,
   results: InvitationEmailResult[],
@@ -126,7 +129,7 @@ export async function recordInvitationEmails(
       p_results: results as Json,
     },
     z.unknown(),
-    { context },
+    { context, retry: AFTER_EFFECT_RETRY },
   );
 }
 
@@ -147,7 +150,10 @@ export function bookingEmail(
   );
 }
 
-/** Records what Resend answered for a booking confirmation: its id, or the error. */
+/**
+ * Records what Resend answered for a booking confirmation: its id, or the error (retried like
+ * `recordInvitationEmails`).
+ */
 export async function recordBookingEmail(
   client: DbClient,
   args: { invitationId: string; emailId?: string; error?: string; attempt: number },
@@ -163,7 +169,7 @@ export async function recordBookingEmail(
       p_attempt: args.attempt,
     },
     z.unknown(),
-    { context },
+    { context, retry: AFTER_EFFECT_RETRY },
   );
 }
 
