@@ -15,6 +15,7 @@ import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { withPage } from "../_support/browser.ts";
 import { testSql } from "../_support/db.ts";
 import { PROJECT_ROOT } from "../../scripts/platform/config.ts";
+import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 
 type Sql = postgres.Sql;
 
@@ -143,12 +144,8 @@ function inboxEntry(page: Page, email: string, subject: string | RegExp) {
 }
 
 /** The emails the stand-in holds for an address, newest first (its control API). */
-async function emailsTo(address: string): Promise<{ subject: string }[]> {
-  const url = new URL("/_local/emails", INBOX_URL);
-  url.searchParams.set("to", address);
-  const res = await fetch(url);
-  assertEquals(res.status, 200);
-  return (await res.json()).data;
+function emailsTo(address: string): Promise<{ subject: string }[]> {
+  return resendControl(INBOX_URL).list({ to: address });
 }
 
 /** Saves a screenshot of the page for a failed step; returns where, or why not. */

@@ -19,6 +19,7 @@ import postgres from "postgres";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
 import { portInUse } from "../../scripts/platform/process.ts";
+import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 
 const OFFSET = 6750 + Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) % 4400;
 const API_PORT = 54321 + OFFSET; // 61071 to 65371
@@ -165,8 +166,7 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGIN
           select email, status from public.slot_offer_invitations where slot_offer_id = ${offer.id}`;
         return rows.length > 0 && rows.every((r) => r.status === "sent") ? rows : undefined;
       }, { what: `the invitations of demo offer ${offer.id} to be emailed` });
-      const res = await fetch(`http://127.0.0.1:${INBOX_PORT}/_local/emails`);
-      const { data } = await res.json() as { data: { to: string[] }[] };
+      const data = await resendControl(`http://127.0.0.1:${INBOX_PORT}`).list();
       assertEquals(
         data.flatMap((e) => e.to).sort(),
         invited.map((r) => r.email as string).sort(),
