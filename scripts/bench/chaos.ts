@@ -19,6 +19,7 @@
  * next drain (pg_cron, every minute).
  */
 import postgres from "postgres";
+import { flag, round, secondsList, sleep, stopOnSignals } from "./cli.ts";
 import { stopCluster } from "../platform/postgres.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { functionProcesses, killNine, restartPostgresImmediate } from "./chaos/faults.ts";
@@ -37,29 +38,11 @@ import { waitlistFlow } from "./chaos/waitlist_flow.ts";
 // Options
 // ---------------------------------------------------------------------------------------------
 
-function flag(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(Deno.args[i + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} needs a number`);
-  return value;
-}
-
-function seconds(name: string, fallback: number[]): number[] {
-  const i = Deno.args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const values = (Deno.args[i + 1] ?? "").split(",").filter(Boolean).map(Number);
-  if (values.some((v) => !Number.isFinite(v) || v < 0)) {
-    throw new Error(`--${name} needs seconds separated by commas, e.g. 2,12`);
-  }
-  return values;
-}
-
 const RATE = flag("rate", 2);
 const LEASE_SECONDS = flag("lease", 15);
 const TIMEOUT_S = flag("timeout", 300);
-const KILL_AT = seconds("kill-at", [8, 20]);
-const RESTART_AT = seconds("restart-at", [3]);
+const KILL_AT = secondsList("kill-at", [8, 20]);
+const RESTART_AT = secondsList("restart-at", [3]);
 /** How long a kill waits after a function process has started again, so that it has work. */
 const KILL_SETTLE_MS = 1500;
 
@@ -105,15 +88,8 @@ function shutdown(): Promise<void> {
   return stopping;
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => {
-    console.error(`\n${signal}: stopping the bench platform...`);
-    shutdown().finally(() => Deno.exit(130));
-  });
-}
+stopOnSignals(shutdown);
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const messageOf = (error: unknown) => error instanceof Error ? error.message : String(error);
 
 /** When the bursts started (epoch ms); 0 before. */

@@ -12,17 +12,13 @@
  *   4. the same no-op workload through graphile-worker, plain and batched, on the same database.
  */
 import postgres from "postgres";
+import { flag } from "./cli.ts";
 import { startPlatform } from "../platform/start.ts";
 import { runQueue } from "../../supabase/functions/_shared/jobs/runner.ts";
 import { serviceClient } from "../../supabase/functions/_shared/runtime/client.ts";
 import { parseEnv } from "../../supabase/functions/_shared/runtime/env.ts";
 import { runGraphile } from "./graphile.ts";
 import { epochMs, latencySummary, throughput } from "./stats.ts";
-
-function flag(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  return i >= 0 ? Number(Deno.args[i + 1]) : fallback;
-}
 
 const WAKEUPS = flag("wakeups", 1000);
 const JOBS = flag("jobs", 100_000);

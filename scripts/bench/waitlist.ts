@@ -17,6 +17,7 @@
  * With no section named, all three run. Ctrl-C stops the platform.
  */
 import postgres from "postgres";
+import { flag, round, sleep, stopOnSignals } from "./cli.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
 import {
@@ -41,14 +42,6 @@ import {
 
 const SECTIONS = ["latency", "burst", "candidates"] as const;
 type Section = typeof SECTIONS[number];
-
-function flag(name: string, fallback: number): number {
-  const i = Deno.args.indexOf(`--${name}`);
-  if (i < 0) return fallback;
-  const value = Number(Deno.args[i + 1]);
-  if (!Number.isFinite(value) || value < 0) throw new Error(`--${name} needs a number`);
-  return value;
-}
 
 const named = Deno.args.filter((a): a is Section => (SECTIONS as readonly string[]).includes(a));
 const unknown = Deno.args.filter((a, i) =>
@@ -92,14 +85,7 @@ function shutdown(): Promise<void> {
   return stopping;
 }
 
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  Deno.addSignalListener(signal, () => {
-    console.error(`\n${signal}: stopping the bench platform...`);
-    shutdown().finally(() => Deno.exit(130));
-  });
-}
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+stopOnSignals(shutdown);
 
 async function waitFor<T>(
   probe: () => Promise<T | undefined>,
@@ -115,7 +101,6 @@ async function waitFor<T>(
   throw new Error(`Timed out waiting for ${what}`);
 }
 
-const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
 const int = (n: number) => Math.round(n).toLocaleString("en-US");
 const ms = (s: { p50: number; p95: number; p99: number; max: number }) =>
   `${s.p50} / ${s.p95} / ${s.p99} / ${s.max} ms`;

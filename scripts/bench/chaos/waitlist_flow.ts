@@ -11,6 +11,7 @@
  * (tag `flow=waitlist_booking`) to its patient: the accepting patients have distinct addresses.
  * Twice: more than one such email for one invitation or booking.
  */
+import { sleep } from "../cli.ts";
 import { sha256Hex } from "../../../supabase/functions/_shared/runtime/sha256.ts";
 import {
   bookedAppointments,
@@ -46,8 +47,6 @@ function tagged(email: StoredEmail, flow: string): boolean {
 
 /** How long patients keep answering once the first invitations have arrived. */
 const ANSWER_WINDOW_MS = 30_000;
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** The waitlist scenario. */
 export function waitlistFlow(opts: WaitlistFlowOptions): ChaosFlow {
