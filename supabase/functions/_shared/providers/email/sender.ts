@@ -47,13 +47,7 @@ export type { EmailSenderConfig } from "./config.ts";
 export { resendConfig } from "./config.ts";
 export { classifyFailure } from "./resend_client.ts";
 export { sqlEmailJournal } from "./rpc.ts";
-export type {
-  EmailJournal,
-  EmailOutcome,
-  JournalledRequest,
-  JournalOpening,
-  OutgoingEmail,
-} from "./types.ts";
+export type { EmailJournal, EmailOutcome, OutgoingEmail } from "./types.ts";
 
 /** What `RateWindow.acquire` gives: call it when the request's answer is in. */
 type Answered = Awaited<ReturnType<RateWindow["acquire"]>>;
