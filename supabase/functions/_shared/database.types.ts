@@ -568,6 +568,21 @@ export type Database = {
       [_ in never]: never;
     };
     Functions: {
+      email_journal_open: {
+        Args: {
+          p_body: string;
+          p_email_keys: string[];
+          p_now?: string;
+          p_request_key: string;
+          p_settled_keys?: string[];
+        };
+        Returns: Json;
+      };
+      email_journal_prune: { Args: { p_now?: string }; Returns: number };
+      email_journal_settle: {
+        Args: { p_request_keys: string[] };
+        Returns: number;
+      };
       get_eligible_waitlist_candidates: {
         Args: { p_limit?: number; p_slot_offer_id: string };
         Returns: {

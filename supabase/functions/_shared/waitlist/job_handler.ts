@@ -7,7 +7,9 @@
  *
  * Failures follow the job core's rules: an email Resend refuses for good marks its invitation
  * failed and the job goes on; a retryable failure fails the job (honouring `retry-after`), and
- * the retry sends the same invitations with the same tokens and idempotency keys.
+ * the retry sends the same invitations with the same tokens and idempotency keys. Once the
+ * outcomes are recorded, the lane settles them (the sender's journal needs no replay of their
+ * requests any more); an outcome never recorded is answered again by a replay of its request.
  */
 import { z } from "zod";
 import type { EmailOutcome, EmailSender, OutgoingEmail } from "../providers/email/sender.ts";
@@ -110,6 +112,8 @@ async function sendOfferWave(
       }),
       context,
     );
+    // Recorded: the requests these outcomes came from need no replay.
+    lane.settle();
   }
   const retryable = outcomes.filter((o): o is EmailOutcome & { ok: false } =>
     !o.ok && !o.permanent
@@ -170,6 +174,7 @@ async function sendBookingEmail(
     error: outcome.ok ? undefined : outcome.error,
     attempt: job.attempts,
   }, context);
+  lane.settle();
   if (!outcome.ok) {
     if (outcome.permanent) throw new PermanentJobError(`${outcome.error} (${context})`);
     throw retryError([outcome], context);

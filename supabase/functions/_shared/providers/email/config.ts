@@ -3,7 +3,7 @@
  * (`RESEND_API_KEY`, `RESEND_BASE_URL`, `RESEND_REQUESTS_PER_SECOND`, `RESEND_TIMEOUT_MS`).
  *
  * @example
- * const sender = new EmailSender(resendConfig());
+ * const sender = new EmailSender(resendConfig(), sqlEmailJournal(client));
  */
 import { z } from "zod";
 import { readEnv } from "../../runtime/env.ts";
@@ -40,6 +40,11 @@ export interface EmailSenderConfig {
   fillWaitMs?: number;
   /** Per-request timeout (default 10 s). */
   timeoutMs?: number;
+  /**
+   * Identical re-sends of a request without a definite answer (a timeout, a dropped connection,
+   * the same key in flight), before its emails fail retryably (default 3).
+   */
+  ambiguousRetries?: number;
 }
 
 /** Reads the sender's settings from the environment; names what is missing. */

@@ -1,13 +1,15 @@
 /**
- * The glue to the `resend` SDK: one request (`POST /emails` for one email, `POST /emails/batch`
- * in permissive mode for more), its answer made into one outcome per email, and Resend's
- * failures classified the job core's way.
+ * The glue to the `resend` SDK: the request of a group of emails (`POST /emails` for one email,
+ * `POST /emails/batch` in permissive mode for more) built once as the JSON text that is sent
+ * and journalled, sent verbatim (also when re-sent from the journal), its answer made into one
+ * outcome per email, and Resend's failures classified the job core's way.
  */
 import { Resend } from "resend";
 import { retryAfterSeconds } from "../../jobs/errors.ts";
 import { errorText } from "../../runtime/log.ts";
 import type { HeaderSource } from "./rate_window.ts";
-import type { EmailOutcome, OutgoingEmail } from "./types.ts";
+import { sha256Hex } from "../../runtime/sha256.ts";
+import type { EmailOutcome, JournalledRequest, OutgoingEmail } from "./types.ts";
 
 /** An email as Resend takes it: without our idempotency key. */
 export type ResendEmail = Omit<OutgoingEmail, "key">;
@@ -68,37 +70,64 @@ function batchOutcomes(count: number, data: BatchData): EmailOutcome[] {
   });
 }
 
-/** Sends one request of `emails` under idempotency key `key`. Never throws. */
+/**
+ * Builds the request for `emails`: for one email, `POST /emails` under the email's own key; for
+ * more, `POST /emails/batch` under a key derived from the set of their keys, so the same emails
+ * make the same request. The body is the JSON text sent, as the journal keeps it.
+ */
+export async function buildRequest(emails: OutgoingEmail[]): Promise<JournalledRequest> {
+  const body = emails.map(({ key: _key, ...email }): ResendEmail => email);
+  const emailKeys = emails.map((e) => e.key);
+  if (emails.length === 1) {
+    return { key: emailKeys[0], body: JSON.stringify(body[0]), emailKeys };
+  }
+  const key = `batch:${await sha256Hex([...emailKeys].sort().join("\n"))}`;
+  return { key, body: JSON.stringify(body), emailKeys };
+}
+
+/**
+ * Sends `request` verbatim (its key, its exact body; a batch in permissive mode): one outcome
+ * per email, in the order of its `emailKeys`. Never throws.
+ */
 export async function sendRequest(
   resend: Resend,
-  emails: ResendEmail[],
-  key: string,
+  request: JournalledRequest,
   timeoutMs: number,
 ): Promise<RequestResult> {
+  const count = request.emailKeys.length;
   try {
     const signal = AbortSignal.timeout(timeoutMs);
-    if (emails.length === 1) {
-      const { data, error, headers } = await resend.emails.send(
-        emails[0],
-        { idempotencyKey: key, signal } as Parameters<Resend["emails"]["send"]>[1],
-      );
-      if (error || !data) return { outcomes: [classifyFailure(error ?? {}, headers)], headers };
-      return { outcomes: [{ ok: true, id: data.id }], headers };
-    }
-    const { data, error, headers } = await resend.batch.send(
-      emails,
+    const payload: unknown = JSON.parse(request.body);
+    const batch = Array.isArray(payload);
+    // `post` sends JSON.stringify(payload): the journalled text again, byte for byte.
+    const { data, error, headers } = await resend.post<BatchData & { id?: string }>(
+      batch ? "/emails/batch" : "/emails",
+      payload,
       {
-        idempotencyKey: key,
-        batchValidation: "permissive",
+        idempotencyKey: request.key,
+        headers: batch ? { "x-batch-validation": "permissive" } : {},
         signal,
-      } as Parameters<Resend["batch"]["send"]>[1],
+      } as Parameters<Resend["post"]>[2],
     );
     if (error || !data) {
-      return { outcomes: emails.map(() => classifyFailure(error ?? {}, headers)), headers };
+      const failure = classifyFailure(error ?? {}, headers);
+      return { outcomes: Array.from({ length: count }, () => failure), headers };
     }
-    return { outcomes: batchOutcomes(emails.length, data as BatchData), headers };
+    if (!batch) {
+      return {
+        outcomes: [
+          data.id ? { ok: true, id: data.id } : {
+            ok: false,
+            error: "Resend returned no id for this email",
+            permanent: false,
+          },
+        ],
+        headers,
+      };
+    }
+    return { outcomes: batchOutcomes(count, data), headers };
   } catch (error) {
-    const outcomes = emails.map((): EmailOutcome => ({
+    const outcomes = Array.from({ length: count }, (): EmailOutcome => ({
       ok: false,
       error: errorText(error),
       permanent: false,
