@@ -208,8 +208,10 @@ export async function projectSchemas(dbUrl: string): Promise<string[]> {
     dbUrl,
     `select n.nspname from pg_namespace n
      where n.nspname = 'public' or n.nspname in (
-       select (regexp_match(s, '^\\s*create\\s+schema\\s+(?:if\\s+not\\s+exists\\s+)?"?([^\\s";]+)', 'i'))[1]
-       from supabase_migrations.schema_migrations m, unnest(m.statements) s)
+       -- A statement starts with the comments above it: match at the start of any line.
+       select x[1]
+       from supabase_migrations.schema_migrations m, unnest(m.statements) s,
+            regexp_matches(s, '(?:^|\\n)\\s*create\\s+schema\\s+(?:if\\s+not\\s+exists\\s+)?"?([^\\s";]+)', 'gi') x)
      order by n.nspname = 'public' desc, n.nspname`,
   );
   return out.split("\n").filter(Boolean);
