@@ -48,10 +48,15 @@ const BEGIN_READ = "begin isolation level read committed read only";
 
 /**
  * Awaits pipelined queries together (so they are all sent at once) and throws the first
- * failure in order; returns the result of the third query (the call).
+ * failure in order; returns the result of the third query (the call). A lost connection fails
+ * it at once: postgres.js holds the statements queued behind a first-time prepare (a reserved
+ * connection's own queue) and never settles them when the connection dies.
  */
-async function settle(queries: PromiseLike<unknown>[]): Promise<CallResult> {
-  const results = await Promise.allSettled(queries);
+async function settle(queries: Promise<unknown>[]): Promise<CallResult> {
+  const lost = new Promise<never>((_, reject) => {
+    for (const q of queries) q.catch((error) => isConnectionError(error) && reject(error));
+  });
+  const results = await Promise.race([Promise.allSettled(queries), lost]);
   for (const r of results) if (r.status === "rejected") throw r.reason;
   const rows = (results[2] as PromiseFulfilledResult<CallResult[]>).value;
   return rows[0];
