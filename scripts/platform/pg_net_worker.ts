@@ -59,6 +59,8 @@ export interface PgNetWorkerOptions {
 }
 
 interface QueueRow {
+  /** `pg_postmaster_start_time()` when the request was taken. */
+  server_started: string;
   id: string;
   method: string;
   url: string;
@@ -93,19 +95,27 @@ const TAKE_SQL = `
   using taken
   where q.id = taken.id
   returning q.id, q.method, q.url, q.timeout_milliseconds, q.body,
+    pg_catalog.pg_postmaster_start_time()::text as server_started,
     coalesce(
       (select jsonb_object_agg(key, value) from jsonb_each_text(q.headers) where value is not null),
       '{}'::jsonb
     ) as headers`;
 
+/**
+ * Stores responses, except those of requests taken before the server last started: a crash
+ * truncates the unlogged queue and restarts its id sequence, so their ids may now name other
+ * requests. Returns the ids stored.
+ */
 const INSERT_SQL = `
   insert into net._http_response
     (id, status_code, content, headers, content_type, timed_out, error_msg)
   select id, status_code, content, headers, content_type, timed_out, error_msg
   from jsonb_to_recordset($1::text::jsonb) as x(
     id bigint, status_code int, content text, headers jsonb, content_type text,
-    timed_out bool, error_msg text
-  )`;
+    timed_out bool, error_msg text, server_started timestamptz
+  )
+  where x.server_started = pg_catalog.pg_postmaster_start_time()
+  returning id`;
 
 const SETTINGS_SQL = `
   select current_setting('pg_net.ttl', true) as ttl,
@@ -176,7 +186,7 @@ export async function startPgNetWorker(opts: PgNetWorkerOptions): Promise<PgNetW
   let rawTtl: string | null = null;
   const stopController = new AbortController();
   const inFlight = new Set<Promise<void>>();
-  const pending: ResponseRow[] = [];
+  const pending: Array<ResponseRow & { server_started: string }> = [];
   let stopping = false;
   let draining: Promise<void> | null = null;
   let drainAgain = false;
@@ -204,7 +214,7 @@ export async function startPgNetWorker(opts: PgNetWorkerOptions): Promise<PgNetW
     }
   }
 
-  function record(outcome: Outcome, req: QueuedRequest): void {
+  function record(outcome: Outcome, req: QueuedRequest, serverStarted: string): void {
     if (outcome.cause) {
       fail("Request failed", {
         request_id: req.id,
@@ -214,7 +224,7 @@ export async function startPgNetWorker(opts: PgNetWorkerOptions): Promise<PgNetW
         cause: outcome.cause,
       });
     }
-    pending.push(outcome.row);
+    pending.push({ ...outcome.row, server_started: serverStarted });
     if (!flushing) flushing = flush().finally(() => flushing = null);
   }
 
@@ -223,7 +233,12 @@ export async function startPgNetWorker(opts: PgNetWorkerOptions): Promise<PgNetW
     while (pending.length) {
       const rows = pending.splice(0, 500);
       try {
-        await query("store responses", INSERT_SQL, [JSON.stringify(rows)]);
+        const stored = await query("store responses", INSERT_SQL, [JSON.stringify(rows)]);
+        if (stored.length < rows.length) {
+          fail("Responses of requests taken before Postgres restarted are dropped", {
+            count: rows.length - stored.length,
+          });
+        }
       } catch (error) {
         pending.unshift(...rows);
         fail("Could not store responses", { count: rows.length, error: messageOf(error) });
@@ -242,7 +257,7 @@ export async function startPgNetWorker(opts: PgNetWorkerOptions): Promise<PgNetW
       timeoutMs: row.timeout_milliseconds,
     };
     const task = executeRequest(req, stopController.signal)
-      .then((outcome) => record(outcome, req))
+      .then((outcome) => record(outcome, req, row.server_started))
       .catch((error) => fail("Could not record a response", { error: messageOf(error) }));
     inFlight.add(task);
     task.finally(() => inFlight.delete(task));
