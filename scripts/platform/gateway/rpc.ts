@@ -33,7 +33,7 @@ import {
 } from "./rpc_request.ts";
 import { type ArgSource, callStatement, type OutputShape } from "./rpc_sql.ts";
 import { type CallResult, type RequestSettings, runCall } from "./rpc_transaction.ts";
-import { withDeadline } from "../pg_client.ts";
+import { isConnectionError, withDeadline } from "../pg_client.ts";
 import { ConnectFailure, type RpcPool } from "./rpc_pool.ts";
 import type { GatewaySettings } from "./settings.ts";
 
@@ -117,7 +117,8 @@ export class RpcEndpoint {
       component: "gateway",
       route: "rpc",
       function: fnName,
-      level: "error",
+      // Postgres restarting or down is expected now and then; the caller gets a 503 and retries.
+      level: isConnectionError(error) ? "warn" : "error",
       msg: error instanceof Error ? error.message : String(error),
     }));
     return databaseError(error, false);
@@ -167,7 +168,7 @@ export class RpcEndpoint {
           readOnly: !isPost || routine.volatility !== "v",
           singular: shape.singular,
           deadlineMs: this.#opts.deadlineMs,
-          what: `rpc/${fnName}`,
+          what: url.pathname,
         });
         break;
       } catch (error) {

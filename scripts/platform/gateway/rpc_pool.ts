@@ -34,8 +34,8 @@ const RETIRE_GRACE_SEC = 5;
  *
  * @example
  * const pool = new RpcPool(() => postgres(url, { max: 10 }), log);
- * const { sql, conn } = await pool.reserve(60_000, "rpc/claim_jobs");
- * try { ... } catch (error) { if (stuck) pool.replace(sql, "no answer"); }
+ * const { sql, conn } = await pool.reserve(60_000, "/rest/v1/rpc/claim_jobs");
+ * try { ... } catch (error) { if (stuck) pool.replace(sql, "/rest/v1/rpc/claim_jobs", "no answer"); }
  */
 export class RpcPool {
   #make: () => Sql;
@@ -87,16 +87,16 @@ export class RpcPool {
       return { sql, conn };
     } catch (error) {
       reservation.then((late) => late.release(), () => {});
-      this.replace(sql, `${what}: ${error instanceof Error ? error.message : error}`);
+      this.replace(sql, what, error instanceof Error ? error.message : String(error));
       throw new ConnectFailure(error);
     }
   }
 
   /**
-   * Replaces `failed` (the pool a call used when `reason` happened) with a fresh pool, unless it
+   * Replaces `failed` (the pool a call to `path` used when `reason` happened) with a fresh pool, unless it
    * was replaced already; the old one is ended after {@link RETIRE_GRACE_SEC}.
    */
-  replace(failed: Sql, reason: string): void {
+  replace(failed: Sql, path: string, reason: string): void {
     if (failed !== this.#current) return;
     this.#current = this.#fresh();
     this.#retired.get(failed)!.abort();
@@ -104,6 +104,7 @@ export class RpcPool {
     this.#log(JSON.stringify({
       component: "gateway",
       event: "rpc_pool_replaced",
+      path,
       level: "warn",
       msg: `The RPC connection pool was replaced after: ${reason}`,
     }));

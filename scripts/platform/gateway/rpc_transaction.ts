@@ -121,7 +121,7 @@ export async function runCall(
   } catch (error) {
     if (error instanceof DeadlineError) {
       // Perhaps a connection postgres.js lost track of: new calls get a new pool.
-      pool.replace(sql, `${opts.what}: ${error.message}`);
+      pool.replace(sql, opts.what, error.message);
       reusable = await cancelled(pending);
       // A cancelled singular call may have left its transaction open.
       if (reusable) {
