@@ -176,7 +176,7 @@ Deno.test("a Postgres restart under RPCs in flight: every call answers, the plat
     });
     const sharedUrl = `http://127.0.0.1:${target.addr.port}/shared-after-restart`;
     await sql`select net.http_get(${sharedUrl})`;
-    await waitFor(async () => received.includes("/shared-after-restart"), {
+    await waitFor(() => Promise.resolve(received.includes("/shared-after-restart")), {
       timeoutMs: 30_000,
       what: "the shared pg_net worker to deliver after the restart",
     });
