@@ -512,7 +512,7 @@ Deno.test("an unreachable database answers 503 PGRST000", async () => {
     assertEquals(res.status, 503);
     const body = await res.json();
     assertEquals(body.code, "PGRST000");
-    assertEquals(body.message, "Database connection error.");
+    assertEquals(body.message, "Database connection error. Retrying the connection.");
   } finally {
     await gateway.stop();
   }

@@ -6,7 +6,6 @@
  * rpc_catalog.ts), then the call in its own transaction (rpc_transaction.ts) with the result
  * aggregated to JSON in the database (rpc_sql.ts). Errors are PostgREST's (rpc_errors.ts).
  */
-import type { Sql } from "postgres";
 import { closest } from "./fuzzy.ts";
 import { bearerToken, type JwtVerifier } from "./jwt.ts";
 import {
@@ -20,10 +19,9 @@ import {
   type ApiError,
   apiError,
   ApiRejection,
+  databaseError,
   errorResponse,
-  fromPgError,
   isPgError,
-  unexpectedError,
 } from "./rpc_errors.ts";
 import {
   cookiesJson,
@@ -35,17 +33,24 @@ import {
 } from "./rpc_request.ts";
 import { type ArgSource, callStatement, type OutputShape } from "./rpc_sql.ts";
 import { type CallResult, type RequestSettings, runCall } from "./rpc_transaction.ts";
+import { isConnectionError, withDeadline } from "../pg_client.ts";
+import { ConnectFailure, type RpcPool } from "./rpc_pool.ts";
 import type { GatewaySettings } from "./settings.ts";
 
 /** What the RPC endpoint needs. */
 export interface RpcEndpointOptions {
-  /** Pool logged in as `authenticator`. */
-  sql: Sql;
+  /** Pool of call connections, logged in as `authenticator`; replaced after failures. */
+  pool: RpcPool;
   catalog: RoutineCatalog;
   verifier: JwtVerifier;
   settings: GatewaySettings;
   /** Largest accepted request body; larger ones get 413. */
   bodyLimitBytes: number;
+  /**
+   * Longest a call may wait for Postgres (connection, statements, signature lookups); past it
+   * the call is cancelled and answered 503 PGRST001.
+   */
+  deadlineMs: number;
   log: (line: string) => void;
 }
 
@@ -63,7 +68,7 @@ interface Auth {
  * Answers RPC requests. One instance per gateway; safe for concurrent use.
  *
  * @example
- * const rpc = new RpcEndpoint({ sql, catalog, verifier, settings, bodyLimitBytes, log });
+ * const rpc = new RpcEndpoint({ pool, catalog, verifier, settings, bodyLimitBytes, deadlineMs, log });
  * const response = await rpc.handle(req, new URL(req.url), "claim_jobs");
  */
 export class RpcEndpoint {
@@ -112,10 +117,11 @@ export class RpcEndpoint {
       component: "gateway",
       route: "rpc",
       function: fnName,
-      level: "error",
+      // Postgres restarting or down is expected now and then; the caller gets a 503 and retries.
+      level: isConnectionError(error) ? "warn" : "error",
       msg: error instanceof Error ? error.message : String(error),
     }));
-    return isPgError(error) ? fromPgError(error, false) : unexpectedError(error);
+    return databaseError(error, false);
   }
 
   async #serve(req: Request, url: URL, fnName: string): Promise<Response> {
@@ -157,10 +163,12 @@ export class RpcEndpoint {
       routine = resolved.routine;
       const { statement, params } = this.#statement(routine, args, shape);
       try {
-        result = await runCall(this.#opts.sql, request, statement, params, {
+        result = await runCall(this.#opts.pool, request, statement, params, {
           // Read-only unless a POST calls a volatile function, as PostgREST does.
           readOnly: !isPost || routine.volatility !== "v",
           singular: shape.singular,
+          deadlineMs: this.#opts.deadlineMs,
+          what: url.pathname,
         });
         break;
       } catch (error) {
@@ -170,8 +178,10 @@ export class RpcEndpoint {
           continue;
         }
         if (error instanceof ApiRejection) throw error;
-        if (isPgError(error)) throw new ApiRejection(fromPgError(error, auth.authed));
-        throw new ApiRejection(unexpectedError(error));
+        if (error instanceof ConnectFailure) {
+          throw new ApiRejection(databaseError(error.cause, auth.authed, true));
+        }
+        throw new ApiRejection(databaseError(error, auth.authed));
       }
     }
 
@@ -244,12 +254,18 @@ export class RpcEndpoint {
       }
       return match;
     };
-    let { routines, cached } = await catalog.overloads(schema, fnName);
+    const lookup = () =>
+      withDeadline(
+        catalog.overloads(schema, fnName),
+        this.#opts.deadlineMs,
+        `look up ${schema}.${fnName}`,
+      );
+    let { routines, cached } = await lookup();
     let match = choose(routines);
     if (match.kind === "none" && cached) {
       // Perhaps created or replaced since it was cached: look again before answering 404.
       catalog.invalidate(schema, fnName);
-      ({ routines, cached } = await catalog.overloads(schema, fnName));
+      ({ routines, cached } = await lookup());
       match = choose(routines);
     }
     if (match.kind === "found") return { routine: match.routine, cached };
@@ -306,7 +322,12 @@ export class RpcEndpoint {
         const best = closest(`(${keys.join(", ")})`, signatures, 0.33);
         if (best) hint = `Perhaps you meant to call the function ${func}${best}`;
       } else {
-        const best = closest(fnName, await this.#opts.catalog.functionNames(schema), 0.75);
+        const names = await withDeadline(
+          this.#opts.catalog.functionNames(schema),
+          this.#opts.deadlineMs,
+          `list the functions of ${schema}`,
+        );
+        const best = closest(fnName, names, 0.75);
         if (best) hint = `Perhaps you meant to call the function ${schema}.${best}`;
       }
     }

@@ -1,8 +1,10 @@
 /**
  * PostgREST's error responses: the `{code, message, details, hint}` body, the HTTP status
  * mapping of SQLSTATEs (including `PTxyz` and the `PGRST` full-control raise) and the headers
- * PostgREST adds. Reference: PostgREST `src/PostgREST/Error.hs`.
+ * PostgREST adds, and its 503s when the database cannot be reached (PGRST000) or the connection
+ * is lost (PGRST001). Reference: PostgREST `src/PostgREST/Error.hs`.
  */
+import { DeadlineError, isConnectionError } from "../pg_client.ts";
 
 /** The JSON body of every PostgREST error. */
 export interface ApiErrorBody {
@@ -61,6 +63,10 @@ export function statusForSqlState(code: string, message: string, authed: boolean
     "25006": 405,
     "53400": 500,
     "57P01": 503,
+    // PostgREST answers 500 to these two; a server that crashed or is starting up is as
+    // transient as one shutting down (57P01), so the gateway answers 503 and callers retry.
+    "57P02": 503,
+    "57P03": 503,
     "P0001": 400,
     "42P01": 404,
     "42P17": 500,
@@ -173,18 +179,58 @@ export function fromPgError(error: PgErrorLike, authed: boolean): ApiError {
   );
 }
 
+/** Codes of a connection that could not be made at all (rather than lost). */
+const CONNECT_CODES = new Set(["CONNECT_TIMEOUT", "ECONNREFUSED", "ENOTFOUND", "EHOSTUNREACH"]);
+
 /**
- * An error that is not a Postgres error: the database could not be reached or the connection
- * broke (503 PGRST000, as PostgREST answers), or a fault of the gateway itself (500 PGRSTX00).
+ * 503 PGRST000, PostgREST's answer when it cannot get a connection (Postgres down, starting
+ * up, refusing): `details` is the driver's message.
  */
-export function unexpectedError(error: unknown): ApiError {
-  const text = error instanceof Error ? error.message : String(error);
-  const code = (error as { code?: unknown } | null)?.code;
-  // postgres.js connection errors (CONNECTION_*, CONNECT_TIMEOUT) and socket errors (E...).
-  if (typeof code === "string" && /^(CONNECT|E[A-Z]+$)/.test(code)) {
-    return apiError(503, "PGRST000", "Database connection error.", text);
+export function connectFailed(error: unknown): ApiError {
+  return apiError(
+    503,
+    "PGRST000",
+    "Database connection error. Retrying the connection.",
+    error instanceof Error ? error.message : String(error),
+  );
+}
+
+/**
+ * 503 PGRST001, PostgREST's answer when the connection breaks during the call (a client
+ * error): `details` is the driver's message.
+ */
+export function connectionLost(error: unknown): ApiError {
+  return apiError(
+    503,
+    "PGRST001",
+    "Database client error. Retrying the connection.",
+    error instanceof Error ? error.message : String(error),
+  );
+}
+
+/**
+ * The response to an error met while serving a call: PostgREST's mapping of a Postgres error
+ * ({@link fromPgError}); 503 PGRST000 when no connection could be had (`connecting`, a refused
+ * or timed-out connect, 57P03 the database system is starting up); 503 PGRST001 when the
+ * connection was lost or gave no answer within the gateway's deadline; else 500 PGRSTX00, a
+ * fault of the gateway itself.
+ */
+export function databaseError(error: unknown, authed: boolean, connecting = false): ApiError {
+  if (isPgError(error)) {
+    if (connecting || error.code === "57P03") return connectFailed(error);
+    return fromPgError(error, authed);
   }
-  return apiError(500, "PGRSTX00", "Internal error of the local gateway.", text);
+  const code = (error as { code?: unknown } | null)?.code;
+  if (connecting || (typeof code === "string" && CONNECT_CODES.has(code))) {
+    return connectFailed(error);
+  }
+  if (error instanceof DeadlineError || isConnectionError(error)) return connectionLost(error);
+  return apiError(
+    500,
+    "PGRSTX00",
+    "Internal error of the local gateway.",
+    error instanceof Error ? error.message : String(error),
+  );
 }
 
 /** Serializes an error to a Response with PostgREST's headers. */

@@ -16,7 +16,9 @@ import { EdgeFunctions } from "./functions.ts";
 import { JwtVerifier } from "./jwt.ts";
 import { RpcEndpoint } from "./rpc.ts";
 import { RoutineCatalog } from "./rpc_catalog.ts";
+import { RpcPool } from "./rpc_pool.ts";
 import { apiError, errorResponse } from "./rpc_errors.ts";
+import { guardPostgresJsNullSocketWrite } from "../pg_client.ts";
 import { loadSettings } from "./settings.ts";
 
 /** Options of {@link startGateway}. */
@@ -42,6 +44,16 @@ export interface GatewayOptions {
   poolSize?: number;
   /** How long function signatures are cached. Default 5 s (`NOTIFY pgrst` clears it too). */
   schemaCacheTtlMs?: number;
+  /**
+   * Longest an RPC waits for Postgres before it is cancelled and answered 503 PGRST001. Default
+   * 60 s. It bounds calls stuck on a connection postgres.js lost track of.
+   */
+  rpcDeadlineMs?: number;
+  /**
+   * How long `stop()` lets requests in flight finish before it answers them 503 and closes.
+   * Default 3 s.
+   */
+  stopGraceMs?: number;
 }
 
 /** A running gateway. */
@@ -49,7 +61,10 @@ export interface Gateway {
   /** Base URL, e.g. `http://127.0.0.1:54321`. */
   url: string;
   port: number;
-  /** Ends every function process, closes the server and the database pool. */
+  /**
+   * Ends every function process, closes the server and the database pool. Requests still in
+   * flight after `stopGraceMs` are answered 503, so it always completes.
+   */
   stop(): Promise<void>;
 }
 
@@ -85,6 +100,15 @@ function decodePathSegment(segment: string): string | undefined {
   }
 }
 
+/** Resolves after `ms`, or at once when `promise` settles first; true when it settled. */
+function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.then(() => true, () => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]).finally(() => clearTimeout(timer));
+}
+
 /** Kong's answer to a path no route matches. */
 function noRoute(): Response {
   return Response.json({ message: "no Route matched with those values" }, { status: 404 });
@@ -105,16 +129,27 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     opts.configToml ?? join(PROJECT_ROOT, "supabase/config.toml"),
   );
   const projectConfig = join(PROJECT_ROOT, "deno.json");
+  const stopGraceMs = opts.stopGraceMs ?? 3000;
 
-  const sql = postgres(cfg.authenticatorUrl, {
-    max: opts.poolSize ?? 10,
+  // This process hosts a postgres.js pool: keep it alive through postgres.js's null-socket
+  // write (see pg_client.ts).
+  const unguard = guardPostgresJsNullSocketWrite(log);
+  const poolOptions = {
     prepare: true,
     // Keep fetch_types on: with it off, postgres.js 3.4.9 never hands a freshly opened
     // connection to the `reserve()` that opened it, and the pool shrinks to what is open.
     fetch_types: true,
     onnotice: () => {},
     connection: { application_name: "local-gateway" },
-  });
+  };
+  // Calls reserve connections from their own pool, replaced whole after a connection failure
+  // (see rpc_pool.ts); signature lookups and the schema-reload listener use plain queries of a
+  // small pool that lives as long as the gateway.
+  const pool = new RpcPool(
+    () => postgres(cfg.authenticatorUrl, { ...poolOptions, max: opts.poolSize ?? 10 }),
+    log,
+  );
+  const sql = postgres(cfg.authenticatorUrl, { ...poolOptions, max: 2 });
   const catalog = new RoutineCatalog(sql, { ttlMs: opts.schemaCacheTtlMs });
   // PostgREST's convention: `NOTIFY pgrst, 'reload schema'` drops cached function signatures.
   const listening = sql.listen("pgrst", () => catalog.invalidate()).catch((error) => {
@@ -126,11 +161,12 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
   });
 
   const rpc = new RpcEndpoint({
-    sql,
+    pool,
     catalog,
     verifier: new JwtVerifier(cfg.jwtSecret, { clockToleranceSec: 30 }),
     settings,
     bodyLimitBytes: opts.bodyLimitBytes ?? 1024 * 1024,
+    deadlineMs: opts.rpcDeadlineMs ?? 60_000,
     log,
   });
   const functions = new EdgeFunctions({
@@ -170,9 +206,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     ));
   };
 
+  // Aborted when stop() gives up waiting: requests still in flight are answered at once.
+  const abandon = new AbortController();
+  const abandoned = new Promise<void>((resolve) => {
+    abandon.signal.addEventListener("abort", () => resolve());
+  });
   const handler = async (req: Request, info: Deno.ServeHandlerInfo<Deno.NetAddr>) => {
     try {
-      return await route(req, info.remoteAddr.hostname);
+      return await Promise.race([
+        route(req, info.remoteAddr.hostname),
+        abandoned.then(() =>
+          Response.json({ message: "The local gateway is stopping" }, { status: 503 })
+        ),
+      ]);
     } catch (error) {
       log(JSON.stringify({
         component: "gateway",
@@ -190,8 +236,9 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
       handler,
     );
   } catch (error) {
-    await listening;
-    await sql.end({ timeout: 2 });
+    await settledWithin(listening, stopGraceMs);
+    await Promise.all([sql.end({ timeout: 2 }), pool.end(2)]);
+    unguard();
     throw error;
   }
   const port = server.addr.port;
@@ -205,9 +252,19 @@ export async function startGateway(opts: GatewayOptions): Promise<Gateway> {
     stop() {
       stopping ??= (async () => {
         await functions.stop();
-        await server.shutdown();
-        await listening;
-        await sql.end({ timeout: 2 });
+        const shutdown = server.shutdown();
+        if (!await settledWithin(shutdown, stopGraceMs)) {
+          log(JSON.stringify({
+            component: "gateway",
+            event: "stop_abandons_requests",
+            msg: `Requests still in flight after ${stopGraceMs} ms are answered 503`,
+          }));
+          abandon.abort();
+          await settledWithin(shutdown, stopGraceMs);
+        }
+        await settledWithin(listening, stopGraceMs);
+        await Promise.all([sql.end({ timeout: 2 }), pool.end(2)]);
+        unguard();
       })();
       return stopping;
     },
