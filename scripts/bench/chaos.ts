@@ -2,14 +2,15 @@
  * The chaos check (a script that prints figures, not a timed test).
  *
  *   bash scripts/bench.sh chaos [--cancellations 200] [--waitlist 5000] [--accept 40]
- *     [--probes 500] [--rate 2] [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
+ *     [--probes 500] [--rate 2] [--throttled 0.25] [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
  *
  * On a fresh, durable `bench` platform it starts a burst of work on every queue (one
  * `ChaosFlow` per flow: scripts/bench/chaos/), then, while the work drains, kills the edge
  * function processes that drain those queues with `kill -9` (at each `--kill-at` second after
  * the burst; a kill that finds none running waits for the gateway to start one), restarts Postgres with `pg_ctl restart -m immediate` (at `--restart-at`), with the
  * Resend stand-in admitting `--rate` requests per second, below the senders' pace
- * (RESEND_REQUESTS_PER_SECOND, 5 by default), so it answers 429s. It waits until every queue
+ * (RESEND_REQUESTS_PER_SECOND, 5 by default), and answering a `--throttled` share of requests
+ * with 429 and `retry-after: 1` besides, so senders must slow down and jobs are throttled. It waits until every queue
  * has drained or `--timeout` seconds have passed, then prints per flow: items, delivered, lost,
  * delivered twice, dead jobs, time to drain; and the faults, the 429s, the failed attempts and
  * the errors logged. Exits 1 when anything is lost, doubled, dead or not drained, 0 otherwise.
@@ -39,6 +40,9 @@ import { waitlistFlow } from "./chaos/waitlist_flow.ts";
 // ---------------------------------------------------------------------------------------------
 
 const RATE = flag("rate", 2);
+/** Share of Resend requests answered 429 on top of the rate limit (a provider throttling more
+ * than its headers announce). */
+const THROTTLED = flag("throttled", 0.25);
 const LEASE_SECONDS = flag("lease", 15);
 const TIMEOUT_S = flag("timeout", 300);
 const KILL_AT = secondsList("kill-at", [8, 20]);
@@ -297,6 +301,9 @@ try {
     if (!res.ok) throw new Error(`Warming up ${row.function_name} answered ${res.status}`);
   }
   await resend.rateLimit.set(RATE);
+  if (THROTTLED > 0) {
+    await resend.faults.add({ action: "status", status: 429, retry_after: 1, fraction: THROTTLED });
+  }
   const pace = platform.env.RESEND_REQUESTS_PER_SECOND ?? "5 (default)";
 
   // The bursts, the faults, the patients, the drain.
@@ -361,7 +368,8 @@ try {
   console.log(`\n${"=".repeat(96)}`);
   console.log(
     `CHAOS: ${faults.kills} × kill -9 of ${functionNames.join(", ")}, ${faults.restarts} × ` +
-      `pg_ctl restart -m immediate, Resend stand-in at ${RATE} req/s (senders pace at ${pace})`,
+      `pg_ctl restart -m immediate, Resend stand-in at ${RATE} req/s (senders pace at ${pace}) and ` +
+      `${Math.round(THROTTLED * 100)}% of requests answered 429`,
   );
   console.log(
     `lease_seconds lowered to ${LEASE_SECONDS} for this run on ${
