@@ -9,7 +9,10 @@
  *
  * Every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (and
  * `retry-after` on a 429): the window adopts the announced limit when it is lower than the
- * configured one, waits `ratelimit-reset` when nothing remains, and `retry-after` after a 429.
+ * configured one, and waits `retry-after` after a 429. When Resend says nothing remains while
+ * this window still has room, other senders share the key: it waits `ratelimit-reset`. (When
+ * the window is full itself, it already waits for its oldest request to leave, which is sooner
+ * than the reset Resend rounds up to whole seconds.)
  *
  * @example
  * const window = new RateWindow(5);
@@ -44,9 +47,15 @@ export class RateWindow {
   /** When the answers of the requests of the last second came back. */
   #answeredAt: number[] = [];
 
-  /** @param requestsPerSecond the most this sender allows itself */
-  constructor(requestsPerSecond: number) {
+  readonly #clock: () => number;
+
+  /**
+   * @param requestsPerSecond the most this sender allows itself
+   * @param clock milliseconds since the epoch (tests pass a fake one)
+   */
+  constructor(requestsPerSecond: number, clock: () => number = Date.now) {
     this.#configured = Math.max(1, Math.floor(requestsPerSecond));
+    this.#clock = clock;
   }
 
   /** Requests per second now allowed: the configured limit, or Resend's when lower. */
@@ -59,25 +68,28 @@ export class RateWindow {
    * or the request has given up (without).
    */
   async acquire(): Promise<(headers?: HeaderSource) => void> {
-    while (true) {
-      const now = Date.now();
-      this.#answeredAt = this.#answeredAt.filter((t) => now - t < WINDOW_MS);
-      const wait = Math.max(
-        this.#nextSlotAt - now,
-        this.#answeredAt.length < this.limit ? 0 : this.#answeredAt[0] + WINDOW_MS - now,
-      );
-      if (wait <= 0) break;
+    for (let wait = this.waitMs(); wait > 0; wait = this.waitMs()) {
       await new Promise((resolve) => setTimeout(resolve, wait));
     }
     return (headers) => {
-      this.#answeredAt.push(Date.now());
+      this.#answeredAt.push(this.#clock());
       this.observe(headers);
     };
   }
 
+  /** How long a request asking for a slot now would wait, in milliseconds (0: none). */
+  waitMs(now = this.#clock()): number {
+    this.#answeredAt = this.#answeredAt.filter((t) => now - t < WINDOW_MS);
+    return Math.max(
+      0,
+      this.#nextSlotAt - now,
+      this.#answeredAt.length < this.limit ? 0 : this.#answeredAt[0] + WINDOW_MS - now,
+    );
+  }
+
   /** Holds every request back for `seconds` (Resend's `retry-after`). */
   pause(seconds: number) {
-    this.#nextSlotAt = Math.max(this.#nextSlotAt, Date.now() + seconds * 1000);
+    this.#nextSlotAt = Math.max(this.#nextSlotAt, this.#clock() + seconds * 1000);
   }
 
   /** Adopts what an answer's rate limit headers announce. */
@@ -86,7 +98,9 @@ export class RateWindow {
     if (limit !== undefined && limit >= 1) this.#announced = Math.floor(limit);
     const remaining = nonNegative(header(headers, "ratelimit-remaining"));
     const reset = nonNegative(header(headers, "ratelimit-reset"));
-    if (remaining === 0 && reset !== undefined) this.pause(reset);
+    const now = this.#clock();
+    const ours = this.#answeredAt.filter((t) => now - t < WINDOW_MS).length;
+    if (remaining === 0 && reset !== undefined && ours < this.limit) this.pause(reset);
     const after = retryAfterSeconds(header(headers, "retry-after"));
     if (after !== undefined) this.pause(after);
   }
