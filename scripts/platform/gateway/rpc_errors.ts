@@ -191,7 +191,7 @@ export function connectFailed(error: unknown): ApiError {
     503,
     "PGRST000",
     "Database connection error. Retrying the connection.",
-    error instanceof Error ? error.message : String(error),
+    text(error),
   );
 }
 
@@ -200,12 +200,12 @@ export function connectFailed(error: unknown): ApiError {
  * error): `details` is the driver's message.
  */
 export function connectionLost(error: unknown): ApiError {
-  return apiError(
-    503,
-    "PGRST001",
-    "Database client error. Retrying the connection.",
-    error instanceof Error ? error.message : String(error),
-  );
+  return apiError(503, "PGRST001", "Database client error. Retrying the connection.", text(error));
+}
+
+/** An error's message, for `details`. */
+function text(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /**
@@ -225,12 +225,7 @@ export function databaseError(error: unknown, authed: boolean, connecting = fals
     return connectFailed(error);
   }
   if (error instanceof DeadlineError || isConnectionError(error)) return connectionLost(error);
-  return apiError(
-    500,
-    "PGRSTX00",
-    "Internal error of the local gateway.",
-    error instanceof Error ? error.message : String(error),
-  );
+  return apiError(500, "PGRSTX00", "Internal error of the local gateway.", text(error));
 }
 
 /** Serializes an error to a Response with PostgREST's headers. */
