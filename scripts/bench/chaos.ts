@@ -21,9 +21,9 @@
  */
 import postgres from "postgres";
 import { flag, round, secondsList, sleep, stopOnSignals } from "./cli.ts";
-import { stopCluster } from "../platform/postgres.ts";
+import { restartClusterImmediately, stopCluster } from "../platform/postgres.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
-import { functionProcesses, killNine, restartPostgresImmediate } from "./chaos/faults.ts";
+import { functionProcesses, killNine } from "./chaos/faults.ts";
 import {
   type ChaosContext,
   type ChaosFlow,
@@ -214,7 +214,7 @@ async function restartPostgres() {
   const started = Date.now();
   note("pg_ctl restart -m immediate: begins");
   try {
-    await restartPostgresImmediate(platform!.cfg);
+    await restartClusterImmediately(platform!.cfg);
     faults.restarts++;
     note(
       `pg_ctl restart -m immediate: accepting connections again after ${

@@ -87,6 +87,15 @@ export function withDeadline<T>(
   return Promise.race([work, late]).finally(() => clearTimeout(timer));
 }
 
+/** Resolves after `ms`, or at once when `promise` settles first; true when it settled. */
+export function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    promise.then(() => true, () => true),
+    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
+  ]).finally(() => clearTimeout(timer));
+}
+
 const guardSinks: Array<(line: string) => void> = [];
 let guardInstalled = false;
 

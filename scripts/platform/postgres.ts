@@ -13,7 +13,7 @@ import { cliDbUrl, supabaseCli } from "./supabase_cli.ts";
 const PG_BIN = Deno.env.get("PG_BIN") ?? "/usr/lib/postgresql/15/bin";
 
 /** Runs a Postgres server binary, as `postgres` when we are root. */
-export function pgCommand(bin: string, args: string[]): Promise<string> {
+function pgCommand(bin: string, args: string[]): Promise<string> {
   const path = join(PG_BIN, bin);
   return isRoot() ? run("runuser", ["-u", "postgres", "--", path, ...args]) : run(path, args);
 }
@@ -47,7 +47,7 @@ async function clusterHome(cfg: PlatformConfig): Promise<string> {
 }
 
 /** The cluster's data directory (`pg_ctl -D`). */
-export async function dataDir(cfg: PlatformConfig): Promise<string> {
+async function dataDir(cfg: PlatformConfig): Promise<string> {
   return join(await clusterHome(cfg), "pg");
 }
 
@@ -131,6 +131,17 @@ export async function startCluster(cfg: PlatformConfig): Promise<void> {
 export async function stopCluster(cfg: PlatformConfig): Promise<void> {
   if (!(await isRunning(cfg))) return;
   await pgCommand("pg_ctl", ["-D", await dataDir(cfg), "-m", "fast", "-w", "stop"]);
+}
+
+/**
+ * Restarts the running cluster as a crash would (`pg_ctl restart -m immediate`: no shutdown
+ * checkpoint, crash recovery at start); waits until it accepts connections again.
+ */
+export async function restartClusterImmediately(cfg: PlatformConfig): Promise<void> {
+  await pgCommand("pg_ctl", [
+    ...["-D", await dataDir(cfg), "-l", await postgresLogPath(cfg)],
+    ...["-m", "immediate", "-w", "-t", "60", "restart"],
+  ]);
 }
 
 /** Runs a SQL file with psql, in one transaction, stopping at the first error. */

@@ -8,9 +8,9 @@
  */
 import { platformConfig } from "../../scripts/platform/config.ts";
 import { startGateway } from "../../scripts/platform/gateway/server.ts";
-import { isPostgresJsNullSocketWrite } from "../../scripts/platform/pg_client.ts";
+import { isPostgresJsNullSocketWrite, settledWithin } from "../../scripts/platform/pg_client.ts";
 import { startPgNetWorker } from "../../scripts/platform/pg_net_worker.ts";
-import { dataDir, pgCommand, postgresLogPath } from "../../scripts/platform/postgres.ts";
+import { restartClusterImmediately } from "../../scripts/platform/postgres.ts";
 import { assert, assertEquals } from "../_support/assert.ts";
 import { testSql } from "../_support/db.ts";
 import { waitFor } from "../_support/wait.ts";
@@ -57,21 +57,8 @@ async function sleepCall(api: string, ms: number, singular = false): Promise<Out
 }
 
 /** Restarts the test cluster as a crash would: no checkpoint, every backend killed. */
-async function restartImmediately(): Promise<void> {
-  const cfg = platformConfig("test");
-  await pgCommand("pg_ctl", [
-    ...["-D", await dataDir(cfg), "-l", await postgresLogPath(cfg)],
-    ...["-m", "immediate", "-w", "-t", "60", "restart"],
-  ]);
-}
-
-/** Resolves to `true` when `work` settles within `ms`. */
-function settlesWithin(work: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    work.then(() => true, () => true),
-    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
-  ]).finally(() => clearTimeout(timer));
+function restartImmediately(): Promise<void> {
+  return restartClusterImmediately(platformConfig("test"));
 }
 
 Deno.test("only postgres.js's null-socket write in nextWrite is recognised by the guard", () => {
@@ -166,7 +153,7 @@ Deno.test("a Postgres restart under RPCs in flight: every call answers, the plat
 
     // stop() completes.
     const stopping = Promise.all([gateway.stop(), worker.stop()]);
-    assert(await settlesWithin(stopping, 15_000), "the gateway or the pg_net worker did not stop");
+    assert(await settledWithin(stopping, 15_000), "the gateway or the pg_net worker did not stop");
     stopped = true;
 
     // The shared platform (test.ts's gateway and pg_net worker) serves again before other files run.

@@ -8,7 +8,6 @@
 import type { PlatformConfig } from "../../platform/config.ts";
 import { PROJECT_ROOT } from "../../platform/config.ts";
 import { join } from "../../platform/path.ts";
-import { dataDir, pgCommand, postgresLogPath } from "../../platform/postgres.ts";
 
 /** A function process found running. */
 export interface FunctionProcess {
@@ -55,23 +54,4 @@ export function killNine(processes: FunctionProcess[]): FunctionProcess[] {
       return false;
     }
   });
-}
-
-/**
- * Restarts the platform's Postgres in immediate mode (no checkpoint: the server recovers from
- * its WAL on start, as after a crash) and waits until it accepts connections again.
- */
-export async function restartPostgresImmediate(cfg: PlatformConfig): Promise<void> {
-  await pgCommand("pg_ctl", [
-    "-D",
-    await dataDir(cfg),
-    "-l",
-    await postgresLogPath(cfg),
-    "-m",
-    "immediate",
-    "-w",
-    "-t",
-    "60",
-    "restart",
-  ]);
 }

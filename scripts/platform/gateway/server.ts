@@ -18,7 +18,7 @@ import { RpcEndpoint } from "./rpc.ts";
 import { RoutineCatalog } from "./rpc_catalog.ts";
 import { RpcPool } from "./rpc_pool.ts";
 import { apiError, errorResponse } from "./rpc_errors.ts";
-import { guardPostgresJsNullSocketWrite } from "../pg_client.ts";
+import { guardPostgresJsNullSocketWrite, settledWithin } from "../pg_client.ts";
 import { loadSettings } from "./settings.ts";
 
 /** Options of {@link startGateway}. */
@@ -98,15 +98,6 @@ function decodePathSegment(segment: string): string | undefined {
   } catch {
     return undefined;
   }
-}
-
-/** Resolves after `ms`, or at once when `promise` settles first; true when it settled. */
-function settledWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  return Promise.race([
-    promise.then(() => true, () => true),
-    new Promise<boolean>((resolve) => timer = setTimeout(() => resolve(false), ms)),
-  ]).finally(() => clearTimeout(timer));
 }
 
 /** Kong's answer to a path no route matches. */
