@@ -246,7 +246,10 @@ export async function refreshQrCodes(): Promise<Answer> {
 export interface WhatsAppTest {
   sql: Sql;
   signUp(fullName?: string): Promise<TestUser>;
-  /** Waits until the user's instance exists (status created) and matches `accept`. */
+  /**
+   * Waits until the user's instance exists (status created), their queue row is `completed`
+   * (the job has finished too) and the instance matches `accept`.
+   */
   waitForInstance(
     userId: string,
     accept?: (row: InstanceRow) => boolean,
@@ -286,7 +289,8 @@ export async function startWhatsAppTest(): Promise<WhatsAppTest> {
       waitFor(async () => {
         await tick();
         const row = await instanceRow(sql, userId);
-        return row && row.status === "created" && accept(row) ? row : undefined;
+        if (!row || row.status !== "created" || !accept(row)) return undefined;
+        return (await queueRow(sql, userId))?.status === "completed" ? row : undefined;
       }, { timeoutMs: 15_000, intervalMs: 50, what: `the instance of user ${userId}`, ...opts }),
     waitForQueue: (userId, status, opts = {}) =>
       waitFor(async () => {

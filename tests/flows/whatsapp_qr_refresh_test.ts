@@ -31,6 +31,7 @@ Deno.test("refresh-qr-codes fetches a code for instances whose code is stale, an
     await t.waitForInstance(stale.id);
     await t.waitForInstance(opened.id);
     await evolution.scan((await credentialsOf(t.sql, opened.id)).instance_name, {});
+    await t.waitForInstance(opened.id, (row) => row.instance_status === "open");
     // Both look stale and connecting, as if their webhooks had been lost.
     for (const id of [stale.id, opened.id]) {
       await t.sql`update public.evolution_instances

@@ -135,16 +135,15 @@ Deno.test("the settings actions ask for a code, set the webhook, log out, delete
     const configuredAfter = (await instanceRow(t.sql, user.id))?.webhook_configured_at;
     assert(configuredAfter > configuredBefore, "webhook_configured_at moved");
 
-    // Not connected yet: Evolution refuses the logout, which is a 409.
-    const early = await act("logout", 409);
-    assertEquals(early.body.error.code, "not_connected");
-
     await evolution.scan(name, {});
     await t.waitForInstance(user.id, (row) => row.instance_status === "open");
     const out = await act("logout");
     assertEquals(out.body.result.status, "logged_out");
     assertEquals(out.body.instance.status, "logged_out");
     assertEquals((await remote())?.state, "close");
+    // Not connected any more: Evolution refuses a second logout, which is a 409.
+    const again = await act("logout", 409);
+    assertEquals(again.body.error.code, "not_connected");
 
     // Evolution failing: 503 when it may come back, 502 when it refuses.
     await evolution.faults.add({ action: "status", status: 500, count: 1 });
@@ -167,8 +166,8 @@ Deno.test("the settings actions ask for a code, set the webhook, log out, delete
     assertEquals(renewed.instance_name, name);
     assertEquals((await remote())?.token, renewed.instance_token);
     // Asking again while one exists changes nothing.
-    const again = await act("create");
-    assertEquals(again.body.instance.instance_name, name);
+    const twice = await act("create");
+    assertEquals(twice.body.instance.instance_name, name);
     assertEquals((await instanceRow(t.sql, user.id))?.instance_token, renewed.instance_token);
   } finally {
     await t.done();
