@@ -145,6 +145,14 @@ Deno.test("the settings actions ask for a code, set the webhook, log out, delete
     const again = await act("logout", 409);
     assertEquals(again.body.error.code, "not_connected");
 
+    // Reconnect: a new code, then a scan, and the instance is back in use.
+    const back = await act("qr");
+    assertEquals(back.body.instance.instance_status, "connecting");
+    assertMatch(back.body.instance.qr_code, /^data:image\/png;base64,/);
+    await evolution.scan(name, {});
+    const reopened = await t.waitForInstance(user.id, (row) => row.instance_status === "open");
+    assertEquals(reopened.status, "created");
+
     // Evolution failing: 503 when it may come back, 502 when it refuses.
     await evolution.faults.add({ action: "status", status: 500, count: 1 });
     assertEquals((await act("qr", 503)).body.error.code, "evolution_unavailable");
