@@ -2,14 +2,18 @@
  * The stand-ins the local platform runs for the SaaS the functions call, in one list: for each,
  * its port (an offset from `saasPortBase`), how it is configured from `.env`, the variables it
  * gives functions and tests, and whether the dev profile keeps what it stored across restarts.
- * start.ts starts them in this order; the dev command prints their pages. A new stand-in (the
- * Evolution API's WhatsApp server, the webhook receiver) is one more entry.
+ * start.ts starts them in this order; the dev command prints their pages. Resend (email) and
+ * the Evolution API (WhatsApp) are here; a new stand-in is one more entry.
  */
 import type { Profile } from "../config.ts";
+import { startEvolutionStandIn } from "./evolution/server.ts";
 import { DEFAULT_REQUESTS_PER_SECOND, startResendStandIn } from "./resend/server.ts";
 
 /** The API key the Resend stand-in accepts when `.env` sets none. Local only. */
 export const LOCAL_RESEND_API_KEY = "re_local_stand_in_not_a_real_key";
+
+/** The global API key the Evolution API stand-in accepts when `.env` sets none. Local only. */
+export const LOCAL_EVOLUTION_API_KEY = "evolution_local_stand_in_key";
 
 /** What a registered stand-in is started with. */
 export interface StandInStart {
@@ -99,8 +103,30 @@ const resend = {
   },
 } as const satisfies RegisteredStandIn;
 
+/**
+ * Evolution API (WhatsApp): `EVOLUTION_API_KEY` from `.env` (or a local key) is the global key
+ * it accepts; it gives `EVOLUTION_API_BASE_URL` and `EVOLUTION_API_KEY`. Instances live in
+ * memory (no dev file). Tests speed up QR codes and webhook retries through its control API.
+ */
+const evolution = {
+  name: "evolution",
+  portOffset: 1,
+  page: { label: "WhatsApp", path: "/" },
+  devPersistFile: null,
+  profileDefaults: { test: { EVOLUTION_TIMEOUT_MS: "2000" } },
+  async start({ port, projectEnv, log }) {
+    const apiKey = projectEnv.EVOLUTION_API_KEY || LOCAL_EVOLUTION_API_KEY;
+    const running = await startEvolutionStandIn({ port, apiKey, log });
+    return {
+      url: running.url,
+      env: { EVOLUTION_API_KEY: apiKey, EVOLUTION_API_BASE_URL: running.url },
+      stop: running.stop,
+    };
+  },
+} as const satisfies RegisteredStandIn;
+
 /** Every stand-in the platform runs, in start order. */
-export const STAND_INS = [resend] as const satisfies readonly RegisteredStandIn[];
+export const STAND_INS = [resend, evolution] as const satisfies readonly RegisteredStandIn[];
 
 /** The name of a registered stand-in. */
 export type StandInName = typeof STAND_INS[number]["name"];

@@ -6,8 +6,8 @@
  * - `GET /_local/<items>?limit=&<filter>=`: stored items, newest first (`{ data: [...] }`); the
  *   stand-in declares its filters (Resend: `to`);
  * - `GET /_local/<items>/{id}`: one stored item;
- * - `DELETE /_local/<items>`: forgets items, idempotency keys, faults, rate-limit windows and
- *   counters (`{ deleted: n }`);
+ * - `DELETE /_local/<items>`: forgets items, idempotency keys, faults, rate-limit windows,
+ *   counters and the stand-in's own state (its `onReset`) (`{ deleted: n }`);
  * - `GET|POST|DELETE /_local/faults`: list, install (see faults.ts), clear fault rules;
  * - `GET|PUT /_local/rate-limit`: `{ "requests_per_second": n }`;
  * - `GET /_local/stats`: the counters of state.ts plus `<items>_stored`;
@@ -81,9 +81,17 @@ export class ControlApi<Item extends StoredItem> {
   #items: ItemKind<Item>;
   #routes: ControlRoute<Item>[];
   #listQuery: z.ZodType<Record<string, string | number | undefined>>;
+  #onReset: (() => void | Promise<void>) | undefined;
 
-  constructor(state: StandInState<Item>, items: ItemKind<Item>, extra: ControlRoute<Item>[] = []) {
+  /** `onReset` also runs on `DELETE /_local/<items>` (the stand-in's own state). */
+  constructor(
+    state: StandInState<Item>,
+    items: ItemKind<Item>,
+    extra: ControlRoute<Item>[] = [],
+    onReset?: () => void | Promise<void>,
+  ) {
     this.#state = state;
+    this.#onReset = onReset;
     this.#items = items;
     this.#listQuery = z.strictObject({
       ...Object.fromEntries(
@@ -150,6 +158,7 @@ export class ControlApi<Item extends StoredItem> {
   async #reset(): Promise<Response> {
     const state = this.#state;
     const deleted = await state.store.clear();
+    await this.#onReset?.();
     state.idempotency.clear();
     state.faults.clear();
     state.limiter.clear();

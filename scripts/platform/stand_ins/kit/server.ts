@@ -32,6 +32,13 @@ export interface StandInModule<Item extends StoredItem> {
   pages: PageRoute<Item>[];
   /** Control routes of its own under `/_local/`, besides the kit's. */
   control?: ControlRoute<Item>[];
+  /**
+   * Forgets the stand-in's own state (instances, timers, logs) when `DELETE /_local/<items>`
+   * resets the kit's.
+   */
+  onReset?: () => void | Promise<void>;
+  /** Stops the stand-in's own work (timers, outgoing calls) before the server closes. */
+  onStop?: () => void | Promise<void>;
 }
 
 /** Options every stand-in takes. */
@@ -95,7 +102,7 @@ export async function startStandIn<Item extends StoredItem>(
     now,
     log,
   };
-  const control = new ControlApi(state, module.items, module.control);
+  const control = new ControlApi(state, module.items, module.control, module.onReset);
 
   const pages = async (req: Request, url: URL): Promise<Response | null> => {
     const match = findRoute(module.pages, req.method, trimSlashes(url.pathname));
@@ -138,6 +145,7 @@ export async function startStandIn<Item extends StoredItem>(
     stop() {
       stopped ??= (async () => {
         state.faults.releaseAll();
+        await module.onStop?.();
         await server.shutdown();
         await state.store.flush();
       })();
