@@ -7,7 +7,7 @@
 -- queries; `SELECT * FROM logs ...` is left out: this project has no table `logs`, edge function
 -- logs are in the dashboard). Their two repair statements run the entry again (a fresh job).
 begin;
-select plan(35);
+select plan(37);
 
 /* A signed-up user whose request was claimed by a worker and reported (p_outcome; null: still running). */
 create function pg_temp.user_in(p_name text, p_outcome jsonb) returns uuid
@@ -284,6 +284,14 @@ select tests.whatsapp_created(:'failed');
 select tests.evolution_report(:'failed', '{"ok": true}', 'w6');
 select is((tests.evolution_entry(:'failed')).status, 'completed', 'which runs, and the entry completes');
 select is((select count(*)::int from public.evolution_instances where user_id = :'failed'), 1, 'with its instance');
+
+-- ---------------------------------------------------------------------------------------------
+-- cleanup-evolution-queue, 31 days later: completed entries and old webhook events go.
+-- ---------------------------------------------------------------------------------------------
+select results_eq($$select * from whatsapp_internal.cleanup(now() + interval '31 days')$$,
+  $$values (3::bigint, 1::bigint)$$, 'the cleanup deletes the three completed entries and the week-old event');
+select is((select array_agg(distinct status order by status) from evolution_instance_creation_queue),
+  array['pending', 'processing'], 'and keeps every entry not completed');
 
 select * from finish();
 rollback;
