@@ -818,7 +818,7 @@ end
 $$;
 comment on function public.whatsapp_my_instance() is
   'The signed-in user''s WhatsApp state: {user_id, queue: {status, error_message, retry_count, created_at, processed_at} | null, instance: {instance_name, status, instance_status, status_reason, qr_code, qr_code_text, pairing_code, qr_count, last_qr_update, phone_number, profile_name, connected_at, webhook_url, webhook_configured_at, created_at} | null}. Never the token or the webhook secret. Raises 42501 without a user. Authenticated users.';
-revoke all on function public.whatsapp_my_instance() from public, anon, authenticated;
+revoke all on function public.whatsapp_my_instance() from public, anon, authenticated, service_role;
 grant execute on function public.whatsapp_my_instance() to authenticated;
 
 create function public.whatsapp_instance_access(p_user_id uuid) returns jsonb

@@ -18,14 +18,17 @@ const configSchema = z.object({
   EVOLUTION_API_KEY: z.string().min(1),
   /** How long one call may take before it counts as failed (and retryable). */
   EVOLUTION_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** Messages per second the sender allows itself per instance. */
+  /** Messages per second the sender allows itself per instance (whole, at least 1). */
   EVOLUTION_SEND_RATE: z.coerce.number().positive().default(5),
   /** Where Evolution posts an instance's events; by default our `evolution-webhook` function. */
   EVOLUTION_WEBHOOK_URL: z.url().optional(),
   SUPABASE_URL: z.url().optional(),
 }).refine((env) => env.EVOLUTION_WEBHOOK_URL ?? env.SUPABASE_URL, {
-  message: "set it, or SUPABASE_URL for the default",
-  path: ["EVOLUTION_WEBHOOK_URL"],
+  message: "one of them must be set",
+  // Named as the message shows it: "EVOLUTION_WEBHOOK_URL or SUPABASE_URL is not set".
+  path: ["EVOLUTION_WEBHOOK_URL or SUPABASE_URL"],
+  // Also when other variables are wrong: every problem is named at once.
+  when: () => true,
 });
 
 /** How the WhatsApp provider reaches Evolution API, and where Evolution reaches us. */

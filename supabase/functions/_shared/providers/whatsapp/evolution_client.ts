@@ -34,13 +34,8 @@ import type {
 
 export type { EvolutionConfig } from "./config.ts";
 export { evolutionConfig } from "./config.ts";
-export type {
-  CreatedInstance,
-  FetchedInstance,
-  QrCode,
-  StoredWebhook,
-  WebhookConfig,
-} from "./types.ts";
+/** The provider's types (instances, QR codes, webhooks, and the sender's journal). */
+export type * from "./types.ts";
 
 /** Evolution refused to create an instance: its name is taken (by us after a lost answer?). */
 export class NameInUseError extends PermanentJobError {
@@ -90,6 +85,9 @@ const fetchedSchema = z.array(z.looseObject({
 const connectSchema = z.looseObject({
   ...qrSchema.shape,
   instance: z.looseObject({ state: z.string() }).optional(),
+  /** Evolution answers its own failures here with 200 `{error: true, message}`. */
+  error: z.boolean().optional(),
+  message: z.unknown().optional(),
 });
 
 const stateSchema = z.looseObject({
@@ -148,10 +146,13 @@ interface Call<S extends z.ZodType> {
   method: "GET" | "POST" | "DELETE";
   /** The route as Evolution names it, e.g. `/instance/connect` (the instance is appended). */
   route: string;
-  /** The instance the call is about (appended to the route unless `query`). */
+  /** The instance the call is about. */
   instance: string;
-  /** Pass the instance as `?instanceName=` instead of a path segment. */
-  query?: boolean;
+  /**
+   * Where the instance's name goes: a path segment after the route (default), the query
+   * (`?instanceName=`), or nowhere (it is in the body).
+   */
+  nameIn?: "path" | "query" | "body";
   body?: unknown;
   schema: S;
 }
@@ -181,6 +182,7 @@ export class EvolutionClient {
       method: "POST",
       route: "/instance/create",
       instance: req.instanceName,
+      nameIn: "body",
       body: {
         instanceName: req.instanceName,
         token: req.token,
@@ -210,7 +212,7 @@ export class EvolutionClient {
       method: "GET",
       route: "/instance/fetchInstances",
       instance: name,
-      query: true,
+      nameIn: "query",
       schema: fetchedSchema,
     } as const;
     const answer = await this.#call(call, undefined, { absentOn404: true });
@@ -227,7 +229,7 @@ export class EvolutionClient {
   /**
    * Asks for a QR code (`GET /instance/connect`; a closed instance starts connecting): the
    * current code, or the state when there is none to show (`open`, or `connecting` before the
-   * first code).
+   * first code). Evolution's `{error: true}` answer (a 200) is a `RetryLaterError`.
    */
   async connect(name: string): Promise<{ qr: QrCode } | { state: string }> {
     const answer = await this.#call({
@@ -236,6 +238,12 @@ export class EvolutionClient {
       instance: name,
       schema: connectSchema,
     });
+    if (answer.error === true) {
+      throw new RetryLaterError(
+        `Evolution GET /instance/connect for instance ${name} answered 200 with an error: ` +
+          String(answer.message).slice(0, 500),
+      );
+    }
     if (answer.instance) return { state: answer.instance.state };
     const qr = qrCode(answer);
     return qr ? { qr } : { state: "connecting" };
@@ -355,8 +363,8 @@ export class EvolutionClient {
   ): Promise<z.infer<S> | null> {
     const what = `Evolution ${call.method} ${call.route} for instance ${call.instance}`;
     const name = encodeURIComponent(call.instance);
-    const url = this.#config.baseUrl + call.route +
-      (call.query ? `?instanceName=${name}` : `/${name}`);
+    const where = { path: `/${name}`, query: `?instanceName=${name}`, body: "" };
+    const url = this.#config.baseUrl + call.route + where[call.nameIn ?? "path"];
     const timeoutMs = this.#config.timeoutMs;
     let status: number;
     let headers: Headers;
