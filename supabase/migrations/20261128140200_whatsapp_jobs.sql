@@ -166,27 +166,11 @@ language plpgsql
 security definer
 set search_path = ''
 as $$
-declare
-  v_url text;
-  v_secret text;
 begin
   if not exists (select from public.whatsapp_qr_due(1, p_now)) then
     return null;
   end if;
-  select max(s.decrypted_secret) filter (where s.name = 'project_url'),
-         max(s.decrypted_secret) filter (where s.name = 'cron_secret')
-    into v_url, v_secret
-  from vault.decrypted_secrets s
-  where s.name in ('project_url', 'cron_secret');
-  if coalesce(v_url, '') = '' or coalesce(v_secret, '') = '' then
-    raise warning 'refresh-qr-codes not called: Vault secrets project_url and cron_secret are needed';
-    return null;
-  end if;
-  return net.http_post(
-    url := rtrim(v_url, '/') || '/functions/v1/refresh-qr-codes',
-    body := jsonb_build_object('reason', 'cron'),
-    headers := jsonb_build_object('Content-Type', 'application/json',
-                                  'Authorization', 'Bearer ' || v_secret));
+  return jobs.call_function('refresh-qr-codes', jsonb_build_object('reason', 'cron'));
 end
 $$;
 comment on function whatsapp_internal.request_qr_refresh(timestamptz) is
