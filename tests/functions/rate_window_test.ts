@@ -3,7 +3,7 @@
  * `waitMs()` (how long the next request would wait) rather than by waiting.
  */
 import { assert, assertEquals } from "../_support/assert.ts";
-import { RateWindow } from "../../supabase/functions/_shared/providers/email/rate_window.ts";
+import { RateWindow } from "../../supabase/functions/_shared/providers/rate_window.ts";
 
 /** Headers as the SDK hands them over: a lower-case record. */
 function limits(limit: number, remaining: number, reset = 1): Record<string, string> {

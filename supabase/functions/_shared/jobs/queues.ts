@@ -22,4 +22,6 @@ export const QUEUES = {
   probe: { name: "probe", functionName: "job-probe" },
   /** The waitlist: waves of slot offers and booking confirmations. */
   waitlist: { name: "waitlist", functionName: "process-cancellation" },
+  /** WhatsApp provisioning: one Evolution API instance per new user. */
+  evolution: { name: "evolution", functionName: "process-evolution-queue" },
 } as const satisfies Record<string, QueueSpec>;

@@ -7,7 +7,7 @@
 import { Resend } from "resend";
 import { retryAfterSeconds } from "../../jobs/errors.ts";
 import { errorText } from "../../runtime/log.ts";
-import type { HeaderSource } from "./rate_window.ts";
+import type { HeaderSource } from "../rate_window.ts";
 import { sha256Hex } from "../../runtime/sha256.ts";
 import type { EmailOutcome, JournalledRequest, OutgoingEmail } from "./types.ts";
 

@@ -1,7 +1,7 @@
 /**
  * Sends emails through Resend (the `resend` SDK), batching what concurrent job handlers send
  * into `POST /emails/batch` calls of up to 100 and pacing requests under the account's rate
- * limit (the configured one, or the one Resend announces when lower: see `./rate_window.ts`),
+ * limit (the configured one, or the one Resend announces when lower: see `../rate_window.ts`),
  * so a burst of jobs costs a few requests instead of one per email. The requests themselves
  * are `./resend_client.ts`.
  *
@@ -33,7 +33,7 @@
 import { Resend } from "resend";
 import { errorText, log } from "../../runtime/log.ts";
 import type { EmailSenderConfig } from "./config.ts";
-import { RateWindow } from "./rate_window.ts";
+import { RateWindow } from "../rate_window.ts";
 import { buildRequest, sendRequest } from "./resend_client.ts";
 import type {
   EmailJournal,

@@ -1,13 +1,14 @@
 /**
- * The pace of requests to Resend: a sliding window of requests per second, as Resend counts
- * them, under the configured limit or the one Resend announces, whichever is lower.
+ * The pace of requests to a provider: a sliding window of requests per second, as the provider
+ * counts them, under the configured limit or the one the provider announces, whichever is lower.
+ * The email sender keeps one for Resend; the WhatsApp sender one per Evolution instance.
  *
- * Resend counts a request when it arrives, some time between our sending it and its answer
+ * A provider counts a request when it arrives, some time between our sending it and its answer
  * coming back; so a request holds its slot until one second after its answer, which keeps us
  * under the limit whatever the delays. Requests go one at a time, so every earlier one has its
  * answer when the next slot is asked for.
  *
- * Every answer carries `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (and
+ * Resend's answers carry `ratelimit-limit`, `ratelimit-remaining` and `ratelimit-reset` (and
  * `retry-after` on a 429): the window adopts the announced limit when it is lower than the
  * configured one, and waits `retry-after` after a 429. When Resend says nothing remains while
  * this window still has room, other senders share the key: it waits `ratelimit-reset`. (When
@@ -20,7 +21,7 @@
  * const res = await fetch(url); // …
  * answered(res.headers);
  */
-import { retryAfterSeconds } from "../../jobs/errors.ts";
+import { retryAfterSeconds } from "../jobs/errors.ts";
 
 const WINDOW_MS = 1000;
 
@@ -58,7 +59,7 @@ export class RateWindow {
     this.#clock = clock;
   }
 
-  /** Requests per second now allowed: the configured limit, or Resend's when lower. */
+  /** Requests per second now allowed: the configured limit, or the provider's when lower. */
   get limit(): number {
     return Math.min(this.#configured, this.#announced ?? Infinity);
   }
@@ -87,7 +88,7 @@ export class RateWindow {
     );
   }
 
-  /** Holds every request back for `seconds` (Resend's `retry-after`). */
+  /** Holds every request back for `seconds` (a provider's `retry-after`). */
   pause(seconds: number) {
     this.#nextSlotAt = Math.max(this.#nextSlotAt, this.#clock() + seconds * 1000);
   }
