@@ -292,6 +292,7 @@ async function burstSection() {
     select count(*)::int as jobs,
            count(*) filter (where state = 'succeeded')::int as succeeded,
            count(*) filter (where attempts > 1)::int as retried,
+           count(*) filter (where result->>'outcome' = 'adopted')::int as adopted,
            coalesce(max(attempts), 0)::int as max_attempts
     from jobs.jobs
     where queue = 'evolution' and subject = any(${ids.map((id) => `user:${id}`)})`;
@@ -332,7 +333,8 @@ async function burstSection() {
       `${after.requests_rejected - before.requests_rejected} rejected`,
   );
   console.log(
-    `  jobs: ${jobs.jobs}, ${jobs.succeeded} succeeded, ${jobs.retried} retried, highest attempt ${jobs.max_attempts}`,
+    `  jobs: ${jobs.jobs}, ${jobs.succeeded} succeeded, ${jobs.retried} retried, highest attempt ` +
+      `${jobs.max_attempts}, ${jobs.adopted} adopted an instance after a lost answer`,
   );
   for (const f of failures) console.log(`    failed attempts: ${f.attempts} × ${f.error}`);
   console.log(`  integrity: ${yesNo(integrityOk)}`);

@@ -103,6 +103,7 @@ export function whatsappFlow(opts: WhatsAppFlowOptions): ChaosFlow {
       const [jobs] = await db`
         select count(*) filter (where state = 'dead')::int as dead,
                count(*) filter (where attempts > 1)::int as reclaimed,
+               count(*) filter (where result->>'outcome' = 'adopted')::int as adopted,
                coalesce(max(attempts), 0)::int as max_attempts
         from jobs.jobs
         where queue = 'evolution' and subject = any(${userIds.map((id) => `user:${id}`)})`;
@@ -120,7 +121,8 @@ export function whatsappFlow(opts: WhatsAppFlowOptions): ChaosFlow {
           `stand-in, ${otherId} instance(s) whose stand-in id differs from the recorded one; ` +
           `${dbOnly} in the database only, ${standInOnly} on the stand-in only. Queue entries: ${
             [...queue].map(([s, n]) => `${n} ${s}`).join(", ")
-          }; ${jobs.reclaimed} job(s) ran more than once, highest attempt ${jobs.max_attempts}.`,
+          }; ${jobs.reclaimed} job(s) ran more than once, highest attempt ${jobs.max_attempts}; ` +
+          `${jobs.adopted} instance(s) adopted after a lost answer (403 name in use, same token).`,
           `whatsapp: Evolution stand-in (create concurrency ${opts.createConcurrency}, ` +
           `${Math.round(opts.throttled * 100)}% answered 429): ${stats.requests_received} ` +
           `requests, ${stats.requests_accepted} accepted, ${stats.requests_rejected} rejected, ` +
