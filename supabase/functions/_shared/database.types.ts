@@ -202,6 +202,153 @@ export type Database = {
           },
         ];
       };
+      evolution_instance_creation_queue: {
+        Row: {
+          created_at: string;
+          error_message: string | null;
+          id: string;
+          job_id: number | null;
+          processed_at: string | null;
+          request_id: string;
+          retry_count: number;
+          status: string;
+          updated_at: string;
+          user_id: string;
+        };
+        Insert: {
+          created_at?: string;
+          error_message?: string | null;
+          id?: string;
+          job_id?: number | null;
+          processed_at?: string | null;
+          request_id: string;
+          retry_count?: number;
+          status?: string;
+          updated_at?: string;
+          user_id: string;
+        };
+        Update: {
+          created_at?: string;
+          error_message?: string | null;
+          id?: string;
+          job_id?: number | null;
+          processed_at?: string | null;
+          request_id?: string;
+          retry_count?: number;
+          status?: string;
+          updated_at?: string;
+          user_id?: string;
+        };
+        Relationships: [];
+      };
+      evolution_instances: {
+        Row: {
+          connected_at: string | null;
+          created_at: string;
+          id: string;
+          instance_id: string | null;
+          instance_name: string;
+          instance_status: string;
+          instance_token: string | null;
+          last_qr_update: string | null;
+          pairing_code: string | null;
+          phone_number: string | null;
+          profile_name: string | null;
+          qr_code: string | null;
+          qr_code_text: string | null;
+          qr_count: number;
+          status: string;
+          status_reason: number | null;
+          updated_at: string;
+          user_id: string;
+          webhook_configured_at: string | null;
+          webhook_events: string[] | null;
+          webhook_url: string | null;
+        };
+        Insert: {
+          connected_at?: string | null;
+          created_at?: string;
+          id?: string;
+          instance_id?: string | null;
+          instance_name: string;
+          instance_status?: string;
+          instance_token?: string | null;
+          last_qr_update?: string | null;
+          pairing_code?: string | null;
+          phone_number?: string | null;
+          profile_name?: string | null;
+          qr_code?: string | null;
+          qr_code_text?: string | null;
+          qr_count?: number;
+          status?: string;
+          status_reason?: number | null;
+          updated_at?: string;
+          user_id: string;
+          webhook_configured_at?: string | null;
+          webhook_events?: string[] | null;
+          webhook_url?: string | null;
+        };
+        Update: {
+          connected_at?: string | null;
+          created_at?: string;
+          id?: string;
+          instance_id?: string | null;
+          instance_name?: string;
+          instance_status?: string;
+          instance_token?: string | null;
+          last_qr_update?: string | null;
+          pairing_code?: string | null;
+          phone_number?: string | null;
+          profile_name?: string | null;
+          qr_code?: string | null;
+          qr_code_text?: string | null;
+          qr_count?: number;
+          status?: string;
+          status_reason?: number | null;
+          updated_at?: string;
+          user_id?: string;
+          webhook_configured_at?: string | null;
+          webhook_events?: string[] | null;
+          webhook_url?: string | null;
+        };
+        Relationships: [];
+      };
+      evolution_webhook_events: {
+        Row: {
+          error: string | null;
+          event: string;
+          handled_at: string | null;
+          id: number;
+          instance_name: string;
+          outcome: string | null;
+          payload: NonNullable<Json>;
+          payload_hash: string;
+          received_at: string;
+        };
+        Insert: {
+          error?: string | null;
+          event: string;
+          handled_at?: string | null;
+          id?: never;
+          instance_name: string;
+          outcome?: string | null;
+          payload: NonNullable<Json>;
+          payload_hash: string;
+          received_at?: string;
+        };
+        Update: {
+          error?: string | null;
+          event?: string;
+          handled_at?: string | null;
+          id?: never;
+          instance_name?: string;
+          outcome?: string | null;
+          payload?: NonNullable<Json>;
+          payload_hash?: string;
+          received_at?: string;
+        };
+        Relationships: [];
+      };
       patients: {
         Row: {
           created_at: string;
@@ -257,6 +404,27 @@ export type Database = {
           created_at?: string;
           email?: string | null;
           full_name?: string;
+          id?: string;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
+      profiles: {
+        Row: {
+          created_at: string;
+          full_name: string | null;
+          id: string;
+          updated_at: string;
+        };
+        Insert: {
+          created_at?: string;
+          full_name?: string | null;
+          id: string;
+          updated_at?: string;
+        };
+        Update: {
+          created_at?: string;
+          full_name?: string | null;
           id?: string;
           updated_at?: string;
         };
@@ -563,6 +731,78 @@ export type Database = {
           },
         ];
       };
+      whatsapp_inbound_messages: {
+        Row: {
+          from_number: string | null;
+          id: number;
+          instance_name: string;
+          message_id: string;
+          message_type: string | null;
+          push_name: string | null;
+          received_at: string;
+          remote_jid: string | null;
+          sent_at: string | null;
+          text: string | null;
+          user_id: string | null;
+        };
+        Insert: {
+          from_number?: string | null;
+          id?: never;
+          instance_name: string;
+          message_id: string;
+          message_type?: string | null;
+          push_name?: string | null;
+          received_at?: string;
+          remote_jid?: string | null;
+          sent_at?: string | null;
+          text?: string | null;
+          user_id?: string | null;
+        };
+        Update: {
+          from_number?: string | null;
+          id?: never;
+          instance_name?: string;
+          message_id?: string;
+          message_type?: string | null;
+          push_name?: string | null;
+          received_at?: string;
+          remote_jid?: string | null;
+          sent_at?: string | null;
+          text?: string | null;
+          user_id?: string | null;
+        };
+        Relationships: [];
+      };
+      whatsapp_settings: {
+        Row: {
+          event_retention: string;
+          id: boolean;
+          qr_refresh_after: string;
+          qr_refresh_batch: number;
+          queue_retention: string;
+          updated_at: string;
+          webhook_events: string[];
+        };
+        Insert: {
+          event_retention?: string;
+          id?: boolean;
+          qr_refresh_after?: string;
+          qr_refresh_batch?: number;
+          queue_retention?: string;
+          updated_at?: string;
+          webhook_events?: string[];
+        };
+        Update: {
+          event_retention?: string;
+          id?: boolean;
+          qr_refresh_after?: string;
+          qr_refresh_batch?: number;
+          queue_retention?: string;
+          updated_at?: string;
+          webhook_events?: string[];
+        };
+        Relationships: [];
+      };
     };
     Views: {
       [_ in never]: never;
@@ -766,6 +1006,82 @@ export type Database = {
       };
       waitlist_respond: {
         Args: { p_action: string; p_now?: string; p_token: string };
+        Returns: Json;
+      };
+      whatsapp_connection_store: {
+        Args: {
+          p_instance: string;
+          p_now?: string;
+          p_state: string;
+          p_status_reason?: number;
+        };
+        Returns: Json;
+      };
+      whatsapp_creation_complete: {
+        Args: { p_instance: Json; p_now?: string; p_user_id: string };
+        Returns: Json;
+      };
+      whatsapp_creation_start: { Args: { p_user_id: string }; Returns: Json };
+      whatsapp_instance_access: { Args: { p_user_id: string }; Returns: Json };
+      whatsapp_instance_removed: {
+        Args: { p_now?: string; p_status: string; p_user_id: string };
+        Returns: Json;
+      };
+      whatsapp_my_instance: { Args: Record<PropertyKey, never>; Returns: Json };
+      whatsapp_qr_due: {
+        Args: { p_limit?: number; p_now?: string };
+        Returns: {
+          instance_name: string;
+          instance_token: string;
+          user_id: string;
+        }[];
+      };
+      whatsapp_qr_store: {
+        Args: { p_instance: string; p_now?: string; p_qr: Json };
+        Returns: Json;
+      };
+      whatsapp_request_instance: {
+        Args: { p_now?: string; p_user_id: string };
+        Returns: Json;
+      };
+      whatsapp_send_open: {
+        Args: {
+          p_instance: string;
+          p_now?: string;
+          p_number: string;
+          p_send_key: string;
+          p_text: string;
+        };
+        Returns: Json;
+      };
+      whatsapp_send_settle: {
+        Args: {
+          p_error?: string;
+          p_message_id?: string;
+          p_now?: string;
+          p_send_key: string;
+          p_state: string;
+        };
+        Returns: undefined;
+      };
+      whatsapp_webhook_configured: {
+        Args: {
+          p_events: string[];
+          p_instance: string;
+          p_now?: string;
+          p_url: string;
+        };
+        Returns: Json;
+      };
+      whatsapp_webhook_receive: {
+        Args: {
+          p_event: string;
+          p_instance: string;
+          p_now?: string;
+          p_payload: Json;
+          p_payload_hash?: string;
+          p_secret: string;
+        };
         Returns: Json;
       };
     };

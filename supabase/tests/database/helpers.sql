@@ -18,6 +18,11 @@
 --   flow     tests.cancel_appointment (the trigger's offer), tests.cancel_and_invite (cancel,
 --            open wave 1, emails sent), tests.wave_invitations, tests.days_ahead_at
 --   sessions tests.connect(name) (dblink), tests.wait_until_blocked(name)
+--   whatsapp tests.sign_up(full name) (auth user → profile → request and job),
+--            tests.evolution_entry(user), tests.evolution_job(user), tests.webhook_secret(user),
+--            tests.instance_name(user), tests.whatsapp_created(user, now) (the worker's
+--            creation), tests.whatsapp_webhook(user, event, data, now), tests.evolution_claim
+--            and tests.evolution_report (drive the job core as a worker would)
 --
 -- Fixtures insert rows inside the caller's transaction: a file's final rollback takes them away
 -- (waitlist-07 commits its fixtures through a second session and removes them itself).
@@ -526,6 +531,135 @@ end
 $$;
 comment on function tests.wait_until_blocked(text, interval) is
   'Answers whether session p_name (see tests.connect) is waiting for another transaction''s lock, polling until p_timeout.';
+
+-- =============================================================================================
+-- WhatsApp provisioning
+-- =============================================================================================
+
+-- A sign-up: an auth user with a full name; the triggers insert the profile, the queue entry,
+-- the credentials and the create_instance job.
+create or replace function tests.sign_up(p_full_name text default 'Test User', p_email text default null)
+returns uuid
+language sql
+as $$
+  insert into auth.users (email, raw_user_meta_data, email_confirmed_at)
+  values (coalesce(p_email, 'user-' || gen_random_uuid() || '@tests.example.test'),
+          jsonb_build_object('full_name', p_full_name), now())
+  returning id
+$$;
+comment on function tests.sign_up(text, text) is
+  'Signs a user up (auth.users row with raw_user_meta_data.full_name): the triggers insert the profile, the creation request and its job. Returns the user id.';
+
+create or replace function tests.evolution_entry(p_user_id uuid)
+returns public.evolution_instance_creation_queue
+language sql
+stable
+as $$ select * from public.evolution_instance_creation_queue q where q.user_id = p_user_id $$;
+comment on function tests.evolution_entry(uuid) is 'The user''s evolution_instance_creation_queue row.';
+
+create or replace function tests.evolution_job(p_user_id uuid) returns jobs.jobs
+language sql
+stable
+as $$
+  select j.* from jobs.jobs j
+  where j.id = (select q.job_id from public.evolution_instance_creation_queue q where q.user_id = p_user_id)
+$$;
+comment on function tests.evolution_job(uuid) is 'The job the user''s queue entry mirrors (job_id).';
+
+create or replace function tests.webhook_secret(p_user_id uuid) returns text
+language sql
+stable
+as $$ select c.webhook_secret from whatsapp_internal.instance_credentials c where c.user_id = p_user_id $$;
+comment on function tests.webhook_secret(uuid) is 'The user''s webhook secret (whatsapp_internal.instance_credentials).';
+
+create or replace function tests.instance_name(p_user_id uuid) returns text
+language sql
+immutable
+as $$ select 'user_' || replace(p_user_id::text, '-', '') $$;
+comment on function tests.instance_name(uuid) is 'The instance name of a user, as the contract derives it.';
+
+-- What the worker stores after creating the instance with Evolution (first QR code 1).
+create or replace function tests.whatsapp_created(
+  p_user_id uuid,
+  p_now timestamptz default now(),
+  p_qr boolean default true
+) returns jsonb
+language sql
+as $$
+  select public.whatsapp_creation_complete(p_user_id, jsonb_build_object(
+    'instance_name', tests.instance_name(p_user_id),
+    'instance_id', 'evo-' || left(p_user_id::text, 8),
+    'instance_token', (select c.instance_token from whatsapp_internal.instance_credentials c
+                       where c.user_id = p_user_id),
+    'webhook_url', 'http://127.0.0.1:54321/functions/v1/evolution-webhook',
+    'webhook_events', jsonb_build_array('QRCODE_UPDATED', 'CONNECTION_UPDATE'),
+    'instance_status', 'connecting',
+    'qr', case when p_qr then jsonb_build_object('base64', 'data:image/png;base64,QR1', 'code', 'code-1',
+                                                 'pairingCode', 'PAIR0001', 'count', 1) end), p_now)
+$$;
+comment on function tests.whatsapp_created(uuid, timestamptz, boolean) is
+  'Stores the user''s instance as the worker does after creating it (public.whatsapp_creation_complete): connecting, with QR code 1 (data URL ...QR1, code-1) unless p_qr is false. Returns the JSON row.';
+
+-- An Evolution webhook call for the user's instance, with the right secret; the body is
+-- {event, instance, data, date_time} (its hash: of that text).
+create or replace function tests.whatsapp_webhook(
+  p_user_id uuid,
+  p_event text,
+  p_data jsonb,
+  p_now timestamptz default now()
+) returns jsonb
+language sql
+as $$
+  select public.whatsapp_webhook_receive(
+    tests.instance_name(p_user_id), tests.webhook_secret(p_user_id), p_event,
+    jsonb_build_object('event', p_event, 'instance', tests.instance_name(p_user_id), 'data', p_data,
+                       'date_time', p_now),
+    sha256(convert_to(jsonb_build_object('event', p_event, 'instance', tests.instance_name(p_user_id),
+                                         'data', p_data, 'date_time', p_now)::text, 'UTF8')),
+    p_now)
+$$;
+comment on function tests.whatsapp_webhook(uuid, text, jsonb, timestamptz) is
+  'Calls public.whatsapp_webhook_receive for the user''s instance with its secret and the body {event, instance, data, date_time: p_now}. Returns its answer.';
+
+-- Claims the job of one user as a worker of the evolution queue would (other users' jobs wait).
+create or replace function tests.evolution_claim(
+  p_user_id uuid,
+  p_worker text default 'test-worker',
+  p_now timestamptz default now()
+) returns jobs.jobs
+language plpgsql
+as $$
+declare
+  v_job jobs.jobs;
+begin
+  update jobs.jobs j set priority = -1000
+  where j.id = (select q.job_id from public.evolution_instance_creation_queue q where q.user_id = p_user_id);
+  select * into v_job from public.job_claim('evolution', p_worker, 1, null, p_now);
+  update jobs.jobs j set priority = 0 where j.id = v_job.id;
+  if v_job.subject is distinct from 'user:' || p_user_id then
+    raise exception 'Claimed % instead of the job of user %', v_job.subject, p_user_id;
+  end if;
+  return v_job;
+end
+$$;
+comment on function tests.evolution_claim(uuid, text, timestamptz) is
+  'Claims the user''s evolution job (public.job_claim, limit 1, at p_now) for p_worker; raises when another job came.';
+
+create or replace function tests.evolution_report(
+  p_user_id uuid,
+  p_outcome jsonb,
+  p_worker text default 'test-worker',
+  p_now timestamptz default now()
+) returns text
+language sql
+as $$
+  select r.state::text
+  from public.job_report(p_worker,
+         jsonb_build_array(jsonb_build_object('id', (tests.evolution_job(p_user_id)).id) || p_outcome),
+         p_now) r
+$$;
+comment on function tests.evolution_report(uuid, jsonb, text, timestamptz) is
+  'Reports the outcome p_outcome ({ok, error, permanent, ...}) of the user''s running evolution job as p_worker; returns the job''s new state (null when not this worker''s).';
 
 -- Only postgres runs the helpers (API roles have no usage on the schema either).
 revoke all on all functions in schema tests from public, anon, authenticated, service_role;

@@ -1,8 +1,8 @@
 /**
- * The typed supabase-js clients functions use to call SQL functions: as the service role, or as
- * the user who called (`userClient`). Typed with the
- * generated `Database` (see `../database.types.ts`); the calls themselves go through the flows'
- * `rpc.ts` modules (see `./rpc.ts`).
+ * The typed supabase-js clients functions use to call SQL functions: as the service role
+ * (`serviceClient`), or as the user who called (`userClient`, so that `auth.uid()` and RLS apply).
+ * Typed with the generated `Database` (see `../database.types.ts`); the calls themselves go
+ * through the flows' `rpc.ts` modules (see `./rpc.ts`).
  */
 import { createClient, type SupabaseClient } from "@supabase/supabase-js";
 import type { Database } from "../database.types.ts";

@@ -33,6 +33,7 @@ import { RpcError } from "../runtime/rpc.ts";
 import { webhookConfig } from "./creation_handler.ts";
 import {
   connectionStore,
+  creationStart,
   type InstanceAccess,
   instanceAccess,
   instanceRemoved,
@@ -121,7 +122,8 @@ async function onEvolution<T>(what: string, call: () => Promise<T>, context: str
 /** The caller's instance, or a 409 when there is none to act on. */
 async function accessOf(deps: SettingsDeps, userId: string): Promise<InstanceAccess> {
   const access = await instanceAccess(deps.service, userId);
-  if (!access || access.status === "deleted") {
+  // Credentials without a stored instance: the creation has not finished (or failed).
+  if (!access || access.status === null || access.status === "deleted") {
     throw new SettingsError(
       409,
       "no_instance",
@@ -158,7 +160,9 @@ async function act(
       return { state: answer.state };
     }
     case "webhooks": {
-      const events = access.webhook_events;
+      // The events of the settings, as the creation subscribes them.
+      const events = access.webhook_events ??
+        (await creationStart(deps.service, userId, context)).webhook_events;
       if (!events?.length) {
         throw new SettingsError(503, "not_configured", "No webhook events are configured.");
       }
@@ -223,6 +227,9 @@ function failure(error: unknown): Response {
   }
   if (error instanceof RpcError && error.code !== undefined && NOT_A_USER.has(error.code)) {
     return errorResponse(401, "unauthorized", "This endpoint needs a signed-in user's JWT.");
+  }
+  if (error instanceof RpcError && error.code === "P0002") {
+    return errorResponse(404, "unknown_user", "Your account no longer exists.");
   }
   log.error("whatsapp settings failed", { error: errorText(error) });
   return errorResponse(503, "unavailable", "The settings are unavailable; try again in a moment.");
