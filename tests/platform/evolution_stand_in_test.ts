@@ -12,6 +12,7 @@ import { waitFor } from "../_support/wait.ts";
 import {
   type EvolutionControl,
   evolutionControl,
+  type InstanceView,
 } from "../../scripts/platform/stand_ins/evolution/control.ts";
 import {
   type EvolutionStandInOptions,
@@ -61,10 +62,8 @@ interface Harness {
   create(name: string, extra?: Record<string, unknown>): Promise<Record<string, unknown>>;
 }
 
-async function withStandIn(
-  opts: Partial<EvolutionStandInOptions>,
-  fn: (h: Harness) => Promise<void>,
-): Promise<void> {
+/** Starts a webhook receiver; `close` stops it. */
+function startReceiver(): { hook: Receiver; close(): Promise<void> } {
   const received: Received[] = [];
   const hook: Receiver = {
     url: "",
@@ -73,12 +72,26 @@ async function withStandIn(
     events: (name) => received.filter((r) => r.body.event === name),
   };
   let count = 0;
-  const receiver = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
+  const server = Deno.serve({ hostname: "127.0.0.1", port: 0, onListen() {} }, async (req) => {
     const body = await req.json();
     received.push({ headers: req.headers, body });
     return new Response(null, { status: hook.answer(++count, body) });
   });
-  hook.url = `http://127.0.0.1:${receiver.addr.port}/hook`;
+  hook.url = `http://127.0.0.1:${server.addr.port}/hook`;
+  return { hook, close: () => server.shutdown() };
+}
+
+/**
+ * Runs `fn` against a stand-in of its own and a webhook receiver (`shared`, kept running
+ * afterwards, or one of its own).
+ */
+async function withStandIn(
+  opts: Partial<EvolutionStandInOptions>,
+  fn: (h: Harness) => Promise<void>,
+  shared?: Receiver,
+): Promise<void> {
+  const receiver = shared ? null : startReceiver();
+  const hook = shared ?? receiver!.hook;
   const standIn = await startEvolutionStandIn({ port: 0, apiKey: KEY, log: () => {}, ...opts });
   const api = (method: string, path: string, body?: unknown, headers?: Record<string, string>) =>
     fetch(standIn.url + path, {
@@ -114,7 +127,7 @@ async function withStandIn(
     await fn(harness);
   } finally {
     await standIn.stop();
-    await receiver.shutdown();
+    await receiver?.close();
   }
 }
 
@@ -558,6 +571,130 @@ Deno.test("the WhatsApp page shows each instance with its live QR code, a Scan b
     const next = await (await fetch(`${h.url}/?partial=1`)).json();
     assert(next.version !== version, "the version changes with a new message");
   });
+});
+
+/** The lines of a persist file, parsed. */
+async function fileLines(path: string): Promise<Array<Record<string, unknown>>> {
+  const text = await Deno.readTextFile(path);
+  return text.split("\n").filter((line) => line.trim()).map((line) => JSON.parse(line));
+}
+
+Deno.test("with a persist file, instances (token, state, webhook, messages) survive a restart, deleted ones stay gone and connecting ones rotate again", async () => {
+  const dir = await Deno.makeTempDir();
+  const file = `${dir}/evolution_instances.jsonl`;
+  const receiver = startReceiver();
+  const hook = receiver.hook;
+  try {
+    let kept: InstanceView | null = null;
+    let webhookRow: unknown = null;
+    let sentId = "";
+    let firstCode = "";
+    await withStandIn({ persistPath: file, behaviour: { qrIntervalMs: 60_000 } }, async (h) => {
+      await h.create("kept");
+      await h.ctl.scan("kept", { number: "33600000002", profileName: "Dr Kept" });
+      // A few state changes, superseded in the file by the last one.
+      assertEquals((await h.api("DELETE", "/instance/logout/kept")).status, 200);
+      await h.api("GET", "/instance/connect/kept").then((res) => res.body?.cancel());
+      await h.ctl.scan("kept", { number: "33600000002", profileName: "Dr Kept" });
+      await h.ctl.customerMessage("kept", {
+        from: "33612345678",
+        text: "Bonjour",
+        pushName: "Lina",
+      });
+      const sent = await h.api("POST", "/message/sendText/kept", {
+        number: "33612345678",
+        text: "Confirmé",
+      });
+      assertEquals(sent.status, 201);
+      sentId = (await sent.json()).key.id;
+      webhookRow = await (await h.api("GET", "/webhook/find/kept")).json();
+      kept = await h.ctl.instance("kept");
+
+      await h.create("gone");
+      assertEquals((await h.api("DELETE", "/instance/delete/gone")).status, 200);
+      await h.create("again");
+      assertEquals((await h.api("DELETE", "/instance/delete/again")).status, 200);
+      await h.create("again", { token: "token-again-2" });
+
+      const waiting = await h.create("waiting");
+      firstCode = (waiting.qrcode as { code: string }).code;
+    }, hook);
+    assertEquals(kept!.state, "open");
+
+    await Deno.writeTextFile(file, "not json\n", { append: true });
+    const logs: string[] = [];
+    const before = hook.received.length;
+    await withStandIn({
+      persistPath: file,
+      behaviour: { qrIntervalMs: 50 },
+      log: (line) => logs.push(line),
+    }, async (h) => {
+      // Read back then rewritten with the last state only: no superseded or unreadable lines.
+      const lines = await fileLines(file);
+      assertEquals(
+        lines.filter((l) => l.kind === "instance").map((l) => (l.instance as InstanceView).name),
+        ["kept", "again", "waiting"],
+      );
+      assertEquals(lines.filter((l) => l.kind === "message").length, 2);
+      assertEquals(lines.length, 5, "only live instances and messages are left");
+      assertMatch(logs.join("\n"), /Skipped an unreadable line of the instance file/);
+
+      assertEquals((await h.ctl.instances()).map((i) => i.name), ["kept", "again", "waiting"]);
+      const back = await h.ctl.instance("kept");
+      assertEquals(
+        { ...back!, updatedAt: "" },
+        { ...kept!, updatedAt: "" },
+        "id, token, state, phone and webhook come back",
+      );
+      assertEquals(await (await h.api("GET", "/webhook/find/kept")).json(), webhookRow);
+      assertEquals(
+        await (await h.api("GET", "/instance/connectionState/kept", undefined, {
+          apikey: "token-kept",
+        })).json(),
+        { instance: { instanceName: "kept", state: "open" } },
+        "the instance's own token still opens it",
+      );
+      assertEquals((await h.ctl.sentMessages("kept")).map((m) => m.id), [sentId]);
+      assertEquals((await h.ctl.receivedMessages("kept")).map((m) => [m.text, m.push_name]), [
+        ["Bonjour", "Lina"],
+      ]);
+      assertEquals((await h.api("GET", "/instance/connectionState/gone")).status, 404);
+      assertEquals((await h.ctl.instance("again"))?.token, "token-again-2");
+
+      // The connecting instance starts a new rotation, with new codes and webhooks.
+      const rotating = await waitFor(async () => {
+        const inst = await h.ctl.instance("waiting");
+        return inst?.state === "connecting" && inst.qrCount >= 2 ? inst : null;
+      }, { what: "the restored connecting instance to show its second new QR code" });
+      assert(rotating.qr !== null && rotating.qr.code !== firstCode, "a new code, not the old");
+      await waitFor(() =>
+        Promise.resolve(
+          hook.received.slice(before).filter((r) =>
+            r.body.event === "qrcode.updated" && r.body.instance === "waiting"
+          ).length >= 2,
+        ), { what: "qrcode.updated webhooks of the restored instance" });
+
+      // A message sent after the restart is kept too.
+      const sent = await h.api("POST", "/message/sendText/kept", {
+        number: "33612345678",
+        text: "Merci",
+      });
+      assertEquals(sent.status, 201);
+      await sent.body?.cancel();
+    }, hook);
+
+    await withStandIn({ persistPath: file }, async (h) => {
+      assertEquals((await h.ctl.sentMessages("kept")).map((m) => m.text), ["Merci", "Confirmé"]);
+      assertEquals(await h.ctl.reset(), 3);
+      assertEquals(await Deno.readTextFile(file), "", "a reset empties the file");
+    }, hook);
+    await withStandIn({ persistPath: file }, async (h) => {
+      assertEquals(await h.ctl.instances(), [], "a reset is kept across a restart");
+    }, hook);
+  } finally {
+    await receiver.close();
+    await Deno.remove(dir, { recursive: true });
+  }
 });
 
 Deno.test("the test platform runs the Evolution stand-in and passes its URL and key through the environment", async () => {

@@ -105,18 +105,19 @@ const resend = {
 
 /**
  * Evolution API (WhatsApp): `EVOLUTION_API_KEY` from `.env` (or a local key) is the global key
- * it accepts; it gives `EVOLUTION_API_BASE_URL` and `EVOLUTION_API_KEY`. Instances live in
- * memory (no dev file). Tests speed up QR codes and webhook retries through its control API.
+ * it accepts; it gives `EVOLUTION_API_BASE_URL` and `EVOLUTION_API_KEY`. The dev profile keeps
+ * its instances and their messages in `evolution_instances.jsonl` (the test profile: memory).
+ * Tests speed up QR codes and webhook retries through its control API.
  */
 const evolution = {
   name: "evolution",
   portOffset: 1,
   page: { label: "WhatsApp", path: "/" },
-  devPersistFile: null,
+  devPersistFile: "evolution_instances.jsonl",
   profileDefaults: { test: { EVOLUTION_TIMEOUT_MS: "2000" } },
-  async start({ port, projectEnv, log }) {
+  async start({ port, projectEnv, persistPath, log }) {
     const apiKey = projectEnv.EVOLUTION_API_KEY || LOCAL_EVOLUTION_API_KEY;
-    const running = await startEvolutionStandIn({ port, apiKey, log });
+    const running = await startEvolutionStandIn({ port, apiKey, persistPath, log });
     return {
       url: running.url,
       env: { EVOLUTION_API_KEY: apiKey, EVOLUTION_API_BASE_URL: running.url },

@@ -458,6 +458,7 @@ async function sendText(ctx: ApiContext, call: Call, name: string): Promise<Resp
     push_name: null,
   };
   await call.state.store.add([message]);
+  ctx.world.keepMessage(message);
   ctx.world.touch(inst);
   const raw = messageRaw(message, inst);
   ctx.world.emit(inst, "send.message", raw);

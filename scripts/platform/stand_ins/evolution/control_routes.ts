@@ -121,6 +121,7 @@ export async function receiveCustomerMessage(
     push_name: input.pushName ?? null,
   };
   await store.add([message]);
+  ctx.world.keepMessage(message);
   ctx.world.touch(inst);
   const raw = messageRaw(message, inst);
   ctx.world.emit(inst, "messages.upsert", raw);

@@ -22,7 +22,8 @@ export interface StoredMessage {
   push_name: string | null;
 }
 
-function isStoredMessage(value: unknown): value is StoredMessage {
+/** True for a value that is a stored message (a line read back from a file). */
+export function isStoredMessage(value: unknown): value is StoredMessage {
   if (typeof value !== "object" || value === null) return false;
   const v = value as Record<string, unknown>;
   return typeof v.id === "string" && typeof v.created_at === "string" &&

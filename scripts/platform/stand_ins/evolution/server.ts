@@ -12,8 +12,12 @@
  *   (control_routes.ts; control.ts is the typed client);
  * - `/`: the WhatsApp page (page.ts).
  *
- * Instances live in memory only (no dev persistence): a restarted stand-in has none, as an
- * Evolution server whose store was wiped.
+ * With `persistPath` (the dev profile's `evolution_instances.jsonl`), instances (token, state,
+ * webhook configuration, phone) and their messages are kept in that file and read back at start
+ * (instance_file.ts): a restarted stand-in still knows the instances the database lists, those
+ * that were open are open, deleted ones stay gone, and those that were connecting start a new QR
+ * rotation. Without it (tests), everything lives in memory. Webhook deliveries, behaviour changes
+ * and QR codes are never kept.
  */
 import {
   type RunningStandIn,
@@ -24,6 +28,7 @@ import {
 import { callerKey, evolutionRoutes, isEvolutionPath } from "./api.ts";
 import { type ControlContext, evolutionControlRoutes } from "./control_routes.ts";
 import { EVOLUTION_ERRORS } from "./errors.ts";
+import { InstanceFile, type LoadedState } from "./instance_file.ts";
 import { MESSAGES, type StoredMessage } from "./message.ts";
 import { whatsappPageRoutes } from "./page.ts";
 import { WebhookDispatcher } from "./webhooks.ts";
@@ -33,10 +38,14 @@ import { type Behaviour, DEFAULT_BEHAVIOUR, EvolutionWorld } from "./world.ts";
 export const DEFAULT_REQUESTS_PER_SECOND = 10_000;
 
 /** Options of {@link startEvolutionStandIn}. */
-export interface EvolutionStandInOptions
-  extends Omit<StandInOptions, "requestsPerSecond" | "persistPath"> {
+export interface EvolutionStandInOptions extends Omit<StandInOptions, "requestsPerSecond"> {
   /** The global API key (`AUTHENTICATION_API_KEY` of Evolution). */
   apiKey: string;
+  /**
+   * JSONL file keeping the instances and their messages across restarts (read back at start);
+   * in memory only when absent.
+   */
+  persistPath?: string;
   /** Behaviour at start (and after a reset); defaults: {@link DEFAULT_BEHAVIOUR}. */
   behaviour?: Partial<Behaviour>;
   requestsPerSecond?: number;
@@ -46,10 +55,13 @@ export interface EvolutionStandInOptions
 interface Built {
   module: StandInModule<StoredMessage>;
   setUrl(url: string): void;
+  world: EvolutionWorld;
 }
 
-function build(opts: EvolutionStandInOptions): Built {
-  if (!opts.apiKey) throw new Error("The Evolution API stand-in needs a non-empty global API key");
+function build(
+  opts: EvolutionStandInOptions,
+  kept: { file: InstanceFile; loaded: LoadedState } | null,
+): Built {
   const initial: Behaviour = { ...DEFAULT_BEHAVIOUR, ...opts.behaviour };
   let behaviour: Behaviour = { ...initial };
   let serverUrl = "";
@@ -64,7 +76,9 @@ function build(opts: EvolutionStandInOptions): Built {
     behaviour: () => behaviour,
     serverUrl: () => serverUrl,
     log,
+    file: kept?.file ?? null,
   });
+  if (kept) world.restore(kept.loaded.instances);
   const ctx: ControlContext = {
     world,
     globalKey: opts.apiKey,
@@ -78,6 +92,7 @@ function build(opts: EvolutionStandInOptions): Built {
   };
   return {
     setUrl: (url) => (serverUrl = url),
+    world,
     module: {
       name: "Evolution API",
       component: "evolution_stand_in",
@@ -90,8 +105,12 @@ function build(opts: EvolutionStandInOptions): Built {
       },
       pages: whatsappPageRoutes(ctx),
       control: evolutionControlRoutes(ctx),
+      async onStart(state) {
+        if (kept) await state.store.add(kept.loaded.messages);
+      },
       async onReset() {
         world.reset();
+        await kept?.file.clear();
         await webhooks.reset();
         ctx.notOnWhatsApp.clear();
         behaviour = { ...initial };
@@ -105,9 +124,10 @@ function build(opts: EvolutionStandInOptions): Built {
 }
 
 /**
- * Starts the stand-in.
+ * Starts the stand-in; with `persistPath`, reads the instances and messages kept there first and
+ * starts again the QR rotation of those that were connecting.
  *
- * @throws {Error} when the key is empty or the port is taken.
+ * @throws {Error} when the key is empty, the file cannot be read or the port is taken.
  * @example
  * const evo = await startEvolutionStandIn({ port: 0, apiKey: "evo_test" });
  * await fetch(`${evo.url}/instance/fetchInstances`, { headers: { apikey: "evo_test" } });
@@ -116,10 +136,29 @@ function build(opts: EvolutionStandInOptions): Built {
 export async function startEvolutionStandIn(
   opts: EvolutionStandInOptions,
 ): Promise<RunningStandIn> {
-  const { apiKey: _, behaviour: __, requestsPerSecond = DEFAULT_REQUESTS_PER_SECOND, ...rest } =
-    opts;
-  const built = build(opts);
+  const {
+    apiKey,
+    behaviour: _,
+    persistPath,
+    requestsPerSecond = DEFAULT_REQUESTS_PER_SECOND,
+    ...rest
+  } = opts;
+  if (!apiKey) throw new Error("The Evolution API stand-in needs a non-empty global API key");
+  const log = opts.log ?? ((line: string) => console.error(line));
+  const kept = persistPath ? await InstanceFile.open(persistPath, log) : null;
+  const built = build(opts, kept);
   const running = await startStandIn(built.module, { ...rest, requestsPerSecond });
   built.setUrl(running.url);
-  return running;
+  await built.world.resume();
+  let stopped: Promise<void> | null = null;
+  return {
+    ...running,
+    stop() {
+      stopped ??= (async () => {
+        await running.stop();
+        await kept?.file.close();
+      })();
+      return stopped;
+    },
+  };
 }

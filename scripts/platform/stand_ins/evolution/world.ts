@@ -14,8 +14,12 @@
  *   logout when connected, then `instance.delete` and `remove.instance`, and it is gone.
  *
  * Webhooks go through webhooks.ts with the instance's configuration. `revision` changes with
- * every visible change (the page polls it).
+ * every visible change (the page polls it). With an instance file (dev profile), every change
+ * and delete is written to it (instance_file.ts); `restore` puts the instances read back in place
+ * and `resume` starts the QR rotation of those that were connecting.
  */
+import type { InstanceFile } from "./instance_file.ts";
+import type { StoredMessage } from "./message.ts";
 import { newQrCodeText, qrDataUrl } from "./qr.ts";
 import { configName, type WebhookDispatcher, type WebhookRow } from "./webhooks.ts";
 
@@ -118,6 +122,8 @@ export interface WorldOptions {
   /** The stand-in's URL (`server_url` of webhooks). */
   serverUrl: () => string;
   log: (line: string) => void;
+  /** Where instances and messages are kept across restarts; none: in memory only. */
+  file?: InstanceFile | null;
 }
 
 /** The instances and what happens to them. */
@@ -127,6 +133,8 @@ export class EvolutionWorld {
   #opts: WorldOptions;
   #revision = 0;
   #stopped = false;
+  /** Instances read back as connecting, whose rotation {@link resume} starts again. */
+  #toResume: Instance[] = [];
 
   constructor(opts: WorldOptions) {
     this.#opts = opts;
@@ -140,7 +148,41 @@ export class EvolutionWorld {
   /** Marks a visible change. */
   touch(inst?: Instance): void {
     this.#revision++;
-    if (inst) inst.updatedAt = new Date().toISOString();
+    if (!inst) return;
+    inst.updatedAt = new Date().toISOString();
+    this.#opts.file?.save(inst);
+  }
+
+  /**
+   * Puts instances read back from the instance file in place (before the server answers);
+   * those that were connecting are closed until {@link resume} connects them again.
+   */
+  restore(instances: Instance[]): void {
+    for (const inst of instances) {
+      inst.qr = null;
+      inst.qrCount = 0;
+      if (inst.state === "connecting") {
+        inst.state = "close";
+        this.#toResume.push(inst);
+      }
+      this.#instances.set(inst.name, inst);
+      this.#runtime.set(inst.name, { session: 0 });
+    }
+    this.touch();
+  }
+
+  /** Starts again the QR rotation of the restored instances that were connecting. */
+  async resume(): Promise<void> {
+    const toResume = this.#toResume;
+    this.#toResume = [];
+    for (const inst of toResume) {
+      if (this.#instances.get(inst.name) === inst) await this.connect(inst);
+    }
+  }
+
+  /** Keeps a message just stored in the kit's store in the instance file too. */
+  keepMessage(message: StoredMessage): void {
+    this.#opts.file?.message(message);
   }
 
   /** Every instance, oldest first. */
@@ -174,7 +216,7 @@ export class EvolutionWorld {
     };
     this.#instances.set(inst.name, inst);
     this.#runtime.set(inst.name, { session: 0 });
-    this.touch();
+    this.touch(inst);
     return inst;
   }
 
@@ -333,6 +375,7 @@ export class EvolutionWorld {
     this.#endSession(inst);
     this.#instances.delete(inst.name);
     this.#runtime.delete(inst.name);
+    this.#opts.file?.deleted(inst);
     this.touch();
   }
 
@@ -341,6 +384,7 @@ export class EvolutionWorld {
     for (const inst of this.#instances.values()) this.#endSession(inst);
     this.#instances.clear();
     this.#runtime.clear();
+    this.#toResume = [];
     this.touch();
   }
 

@@ -37,6 +37,11 @@ export interface StandInModule<Item extends StoredItem> {
    * resets the kit's.
    */
   onReset?: () => void | Promise<void>;
+  /**
+   * Runs once the item store is open, before the server listens: a stand-in that keeps state of
+   * its own in a file puts it back here (Evolution's instances and their messages).
+   */
+  onStart?: (state: StandInState<Item>) => void | Promise<void>;
   /** Stops the stand-in's own work (timers, outgoing calls) before the server closes. */
   onStop?: () => void | Promise<void>;
 }
@@ -102,6 +107,7 @@ export async function startStandIn<Item extends StoredItem>(
     now,
     log,
   };
+  await module.onStart?.(state);
   const control = new ControlApi(state, module.items, module.control, module.onReset);
 
   const pages = async (req: Request, url: URL): Promise<Response | null> => {

@@ -24,8 +24,11 @@ const configSchema = z.object({
   EVOLUTION_WEBHOOK_URL: z.url().optional(),
   SUPABASE_URL: z.url().optional(),
 }).refine((env) => env.EVOLUTION_WEBHOOK_URL ?? env.SUPABASE_URL, {
-  message: "set it, or SUPABASE_URL for the default",
-  path: ["EVOLUTION_WEBHOOK_URL"],
+  message: "one of them must be set",
+  // Named as the message shows it: "EVOLUTION_WEBHOOK_URL or SUPABASE_URL is not set".
+  path: ["EVOLUTION_WEBHOOK_URL or SUPABASE_URL"],
+  // Also when other variables are wrong: every problem is named at once.
+  when: () => true,
 });
 
 /** How the WhatsApp provider reaches Evolution API, and where Evolution reaches us. */

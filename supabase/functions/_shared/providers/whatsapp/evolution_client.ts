@@ -34,13 +34,8 @@ import type {
 
 export type { EvolutionConfig } from "./config.ts";
 export { evolutionConfig } from "./config.ts";
-export type {
-  CreatedInstance,
-  FetchedInstance,
-  QrCode,
-  StoredWebhook,
-  WebhookConfig,
-} from "./types.ts";
+/** The provider's types (instances, QR codes, webhooks, and the sender's journal). */
+export type * from "./types.ts";
 
 /** Evolution refused to create an instance: its name is taken (by us after a lost answer?). */
 export class NameInUseError extends PermanentJobError {
@@ -148,10 +143,13 @@ interface Call<S extends z.ZodType> {
   method: "GET" | "POST" | "DELETE";
   /** The route as Evolution names it, e.g. `/instance/connect` (the instance is appended). */
   route: string;
-  /** The instance the call is about (appended to the route unless `query`). */
+  /** The instance the call is about. */
   instance: string;
-  /** Pass the instance as `?instanceName=` instead of a path segment. */
-  query?: boolean;
+  /**
+   * Where the instance's name goes: a path segment after the route (default), the query
+   * (`?instanceName=`), or nowhere (it is in the body).
+   */
+  nameIn?: "path" | "query" | "body";
   body?: unknown;
   schema: S;
 }
@@ -181,6 +179,7 @@ export class EvolutionClient {
       method: "POST",
       route: "/instance/create",
       instance: req.instanceName,
+      nameIn: "body",
       body: {
         instanceName: req.instanceName,
         token: req.token,
@@ -210,7 +209,7 @@ export class EvolutionClient {
       method: "GET",
       route: "/instance/fetchInstances",
       instance: name,
-      query: true,
+      nameIn: "query",
       schema: fetchedSchema,
     } as const;
     const answer = await this.#call(call, undefined, { absentOn404: true });
@@ -355,8 +354,8 @@ export class EvolutionClient {
   ): Promise<z.infer<S> | null> {
     const what = `Evolution ${call.method} ${call.route} for instance ${call.instance}`;
     const name = encodeURIComponent(call.instance);
-    const url = this.#config.baseUrl + call.route +
-      (call.query ? `?instanceName=${name}` : `/${name}`);
+    const where = { path: `/${name}`, query: `?instanceName=${name}`, body: "" };
+    const url = this.#config.baseUrl + call.route + where[call.nameIn ?? "path"];
     const timeoutMs = this.#config.timeoutMs;
     let status: number;
     let headers: Headers;
