@@ -115,6 +115,14 @@ async function prepareDemo(ctx: DemoContext): Promise<string> {
     const name = claire.instance_name;
     try {
       if (claire.instance_status !== "open") {
+        // A phone scans a code it was shown: first let the creation's events (connecting, the
+        // first code) reach the database, which Evolution posts at once and in no set order.
+        await poll(async () => {
+          const deliveries = await control.webhookDeliveries(name);
+          return deliveries.length && deliveries.every((d) => d.state !== "pending")
+            ? true
+            : undefined;
+        });
         await control.scan(name);
         const open = await poll(async () => {
           const row = (await seeded(ctx)).find((r) => r.id === claire.id);
