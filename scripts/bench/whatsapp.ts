@@ -128,6 +128,20 @@ async function provisioned(db: postgres.Sql, ids: string[]): Promise<number> {
   return row.n;
 }
 
+/** Where a user's provisioning stands: its queue entry, its job, its instance row. */
+async function diagnosis(userId: string): Promise<string> {
+  const [row] = await sql!`
+    select q.status as queue, q.error_message, j.state as job, j.attempts, j.last_error,
+           i.status as instance, i.instance_status, i.qr_code is not null as has_qr,
+           i.webhook_configured_at is not null as has_webhook
+    from auth.users u
+    left join public.evolution_instance_creation_queue q on q.user_id = u.id
+    left join jobs.jobs j on j.id = q.job_id
+    left join public.evolution_instances i on i.user_id = u.id
+    where u.id = ${userId}`;
+  return JSON.stringify(row ?? "no such user");
+}
+
 // ---------------------------------------------------------------------------------------------
 // 1. Latency
 // ---------------------------------------------------------------------------------------------
@@ -165,7 +179,9 @@ async function signUpOne(conn: postgres.ReservedSql, n: number): Promise<OneSign
     },
     `the instance of user ${userId}`,
     { timeoutMs: 60_000 },
-  );
+  ).catch(async (error) => {
+    throw new Error(`${error.message}: ${await diagnosis(userId)}`, { cause: error });
+  });
   const seenAt = epochMs();
   const [claim] = await db`
     select min(created_at) as at from jobs.job_events
@@ -226,6 +242,22 @@ async function latencySection() {
 // 2. Burst
 // ---------------------------------------------------------------------------------------------
 
+/** Where a burst's users stand, grouped: queue entry, job, instance, last error. */
+async function burstDiagnosis(db: postgres.Sql, ids: string[]): Promise<string> {
+  const rows = await db`
+    select q.status as queue, j.state as job, i.status as instance, i.instance_status,
+           i.qr_code is not null as has_qr, i.webhook_configured_at is not null as has_webhook,
+           max(j.attempts) as max_attempts, left(max(j.last_error), 160) as last_error,
+           count(*)::int as users
+    from auth.users u
+    left join public.evolution_instance_creation_queue q on q.user_id = u.id
+    left join jobs.jobs j on j.id = q.job_id
+    left join public.evolution_instances i on i.user_id = u.id
+    where u.id = any(${ids}::uuid[])
+    group by 1, 2, 3, 4, 5, 6 order by users desc`;
+  return rows.map((r) => JSON.stringify(r)).join("\n");
+}
+
 /** Signs `count` users up in one transaction and waits until all are provisioned. */
 async function burstOf(db: postgres.Sql, label: string, count: number) {
   const ids = await signUp(db, label, count);
@@ -245,7 +277,9 @@ async function burstOf(db: postgres.Sql, label: string, count: number) {
       timeoutMs: BURST_TIMEOUT_S * 1000,
       everyMs: 100,
     },
-  );
+  ).catch(async (error) => {
+    throw new Error(`${error.message}:\n${await burstDiagnosis(db, ids)}`, { cause: error });
+  });
   return { ids, committedAt, elapsedS: (epochMs() - committedAt) / 1000, tenths };
 }
 
