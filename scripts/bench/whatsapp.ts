@@ -119,13 +119,19 @@ async function signUp(db: postgres.Sql, label: string, count: number): Promise<s
   return rows.map((r) => r.id as string);
 }
 
-/** How many of `ids` are provisioned: instance created, webhook set, a QR code stored. */
-async function provisioned(db: postgres.Sql, ids: string[]): Promise<number> {
+/**
+ * How many of `ids` are provisioned (instance created, webhook set, a QR code stored), and how
+ * many queue entries failed for good.
+ */
+async function provisioned(db: postgres.Sql, ids: string[]) {
   const [row] = await db`
-    select count(*)::int as n from public.evolution_instances
-    where user_id = any(${ids}::uuid[]) and status = 'created'
-      and webhook_configured_at is not null and qr_code is not null`;
-  return row.n;
+    select count(*) filter (where i.status = 'created' and i.webhook_configured_at is not null
+                              and i.qr_code is not null)::int as done,
+           count(*) filter (where q.status = 'failed')::int as failed
+    from public.evolution_instance_creation_queue q
+    left join public.evolution_instances i on i.user_id = q.user_id
+    where q.user_id = any(${ids}::uuid[])`;
+  return { done: row.done as number, failed: row.failed as number };
 }
 
 /** Where a user's provisioning stands: its queue entry, its job, its instance row. */
@@ -156,8 +162,14 @@ interface OneSignUp {
   claimMs: number;
 }
 
-/** Signs one user up on `conn` and waits until its instance is provisioned. */
-async function signUpOne(conn: postgres.ReservedSql, n: number): Promise<OneSignUp> {
+/**
+ * Signs one user up on `conn` and waits until its instance is provisioned; answers the times, or
+ * where it stands when its queue entry failed (or a minute passed) instead.
+ */
+async function signUpOne(
+  conn: postgres.ReservedSql,
+  n: number,
+): Promise<OneSignUp | { userId: string; failure: string }> {
   const db = sql!;
   await conn`begin`;
   const [user] = await conn`
@@ -171,17 +183,19 @@ async function signUpOne(conn: postgres.ReservedSql, n: number): Promise<OneSign
   const row = await waitFor(
     async () => {
       const [r] = await db`
-      select greatest(created_at, webhook_configured_at, last_qr_update) as stored_at
-      from public.evolution_instances
-      where user_id = ${userId} and status = 'created'
-        and webhook_configured_at is not null and qr_code is not null`;
-      return r;
+        select q.status as queue,
+               (i.status = 'created' and i.webhook_configured_at is not null
+                and i.qr_code is not null) as provisioned,
+               greatest(i.created_at, i.webhook_configured_at, i.last_qr_update) as stored_at
+        from public.evolution_instance_creation_queue q
+        left join public.evolution_instances i on i.user_id = q.user_id
+        where q.user_id = ${userId}`;
+      return r?.provisioned || r?.queue === "failed" ? r : undefined;
     },
     `the instance of user ${userId}`,
     { timeoutMs: 60_000 },
-  ).catch(async (error) => {
-    throw new Error(`${error.message}: ${await diagnosis(userId)}`, { cause: error });
-  });
+  ).catch(() => undefined);
+  if (!row?.provisioned) return { userId, failure: await diagnosis(userId) };
   const seenAt = epochMs();
   const [claim] = await db`
     select min(created_at) as at from jobs.job_events
@@ -197,10 +211,12 @@ async function signUpOne(conn: postgres.ReservedSql, n: number): Promise<OneSign
 async function latencySection() {
   const conn = await sql!.reserve();
   const results: OneSignUp[] = [];
+  const failures: { userId: string; failure: string }[] = [];
   try {
     for (let i = 0; i < LATENCY_WARMUP + SIGNUPS; i++) {
       const result = await signUpOne(conn, i);
-      if (i >= LATENCY_WARMUP) results.push(result);
+      if ("failure" in result) failures.push(result);
+      else if (i >= LATENCY_WARMUP) results.push(result);
     }
   } finally {
     conn.release();
@@ -220,6 +236,11 @@ async function latencySection() {
     `  ${results.length} sign-ups one after another (each waits for its instance), ` +
       `${LATENCY_WARMUP} warm-up sign-ups not counted; ${attempts.retried} job(s) retried.`,
   );
+  console.log(
+    `  not provisioned (queue entry failed, or not within 60 s): ${failures.length}` +
+      `${failures.length ? " — where they stand:" : ""}`,
+  );
+  for (const f of failures) console.log(`    user ${f.userId}: ${f.failure}`);
   console.log(`  p50 / p95 / p99 / max:`);
   console.log(
     `    COMMIT → seen provisioned (poll)   ${ms(seen)}   target p99 < 2000 ms: ${
@@ -235,7 +256,13 @@ async function latencySection() {
       ms(work)
     }   (RPC start, POST /instance/create, RPC complete)`,
   );
-  return { seen_ms: seen, stored_ms: stored, claim_ms: claim, work_ms: work };
+  return {
+    seen_ms: seen,
+    stored_ms: stored,
+    claim_ms: claim,
+    work_ms: work,
+    not_provisioned: failures.length,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -258,19 +285,25 @@ async function burstDiagnosis(db: postgres.Sql, ids: string[]): Promise<string> 
   return rows.map((r) => JSON.stringify(r)).join("\n");
 }
 
-/** Signs `count` users up in one transaction and waits until all are provisioned. */
+/**
+ * Signs `count` users up in one transaction and waits until all are provisioned or failed for
+ * good (the integrity check reports those).
+ */
 async function burstOf(db: postgres.Sql, label: string, count: number) {
   const ids = await signUp(db, label, count);
   const committedAt = epochMs();
   /** Seconds after COMMIT at which each tenth of the burst was provisioned. */
   const tenths: number[] = [];
+  let failed = 0;
   await waitFor(
     async () => {
-      const done = await provisioned(db, ids);
+      const state = await provisioned(db, ids);
+      const done = state.done;
+      failed = state.failed;
       while (tenths.length < 10 && done >= Math.ceil(((tenths.length + 1) * count) / 10)) {
         tenths.push((epochMs() - committedAt) / 1000);
       }
-      return done === count ? true : undefined;
+      return done + failed >= count ? true : undefined;
     },
     `${count} sign-ups of the ${label} burst to be provisioned`,
     {
@@ -280,7 +313,10 @@ async function burstOf(db: postgres.Sql, label: string, count: number) {
   ).catch(async (error) => {
     throw new Error(`${error.message}:\n${await burstDiagnosis(db, ids)}`, { cause: error });
   });
-  return { ids, committedAt, elapsedS: (epochMs() - committedAt) / 1000, tenths };
+  if (failed) {
+    console.log(`  ${label}: ${failed} queue entries failed:\n${await burstDiagnosis(db, ids)}`);
+  }
+  return { ids, committedAt, elapsedS: (epochMs() - committedAt) / 1000, tenths, failed };
 }
 
 async function burstSection() {
@@ -290,7 +326,7 @@ async function burstSection() {
   // SQL functions, as on a running system.
   await burstOf(db, "warmup", BURST_WARMUP);
   const before = await standIn().stats();
-  const { ids, committedAt, elapsedS, tenths } = await burstOf(db, "burst", BURST);
+  const { ids, committedAt, elapsedS, tenths, failed } = await burstOf(db, "burst", BURST);
   await sleep(500); // stray duplicate creations, if any, would land now
   const after = await standIn().stats();
 
@@ -351,7 +387,9 @@ async function burstSection() {
     `  Evolution stand-in: at most ${CREATE_CONCURRENCY} creations at once (setBehaviour)`,
   );
   console.log(
-    `  COMMIT → all ${BURST} provisioned (instance, webhooks, first QR): ${round(elapsedS, 2)} s` +
+    `  COMMIT → all ${BURST} ${
+      failed ? `settled (${failed} FAILED)` : "provisioned"
+    } (instance, webhooks, first QR): ${round(elapsedS, 2)} s` +
       `   (${round(BURST / elapsedS, 1)} instances/s)`,
   );
   console.log(
@@ -363,8 +401,9 @@ async function burstSection() {
     `  each tenth provisioned by (s after COMMIT): ${tenths.map((t) => round(t, 1)).join(", ")}`,
   );
   console.log(
-    `  stand-in requests: ${requests} received, ${limited} answered 429 (its limits), ` +
-      `${after.requests_rejected - before.requests_rejected} rejected`,
+    `  stand-in requests: ${requests} received, ${
+      after.requests_rejected - before.requests_rejected
+    } rejected (429 past its create concurrency included), ${limited} rate-limited`,
   );
   console.log(
     `  jobs: ${jobs.jobs}, ${jobs.succeeded} succeeded, ${jobs.retried} retried, highest attempt ` +
