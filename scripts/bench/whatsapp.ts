@@ -2,7 +2,7 @@
  * WhatsApp provisioning benchmark (a script that prints figures, not a test).
  *
  *   bash scripts/bench.sh whatsapp [latency] [burst] [webhook]
- *     [--signups 200] [--burst 1000] [--create-concurrency 10] [--burst-timeout 600]
+ *     [--signups 200] [--burst 1000] [--create-concurrency 4] [--burst-timeout 600]
  *     [--events 10000] [--clients 50]
  *
  * On a fresh, durable `bench` platform (the Evolution stand-in with its default behaviour) it
@@ -50,7 +50,7 @@ const run = new Set<Section>(named.length ? named : SECTIONS);
 
 const SIGNUPS = flag("signups", 200);
 const BURST = flag("burst", 1000);
-const CREATE_CONCURRENCY = flag("create-concurrency", 10);
+const CREATE_CONCURRENCY = flag("create-concurrency", 4);
 const BURST_TIMEOUT_S = flag("burst-timeout", 600);
 const EVENTS = flag("events", 10_000);
 const CLIENTS = flag("clients", 50);
@@ -565,7 +565,8 @@ async function webhookSection() {
   const seconds = (performance.now() - started) / 1000;
   const answer = latencySummary(times);
   const outcomes = await db`
-    select event, outcome, count(*)::int as n from public.evolution_webhook_events
+    select event, regexp_replace(outcome, '[0-9]+', '#', 'g') as outcome, count(*)::int as n
+    from public.evolution_webhook_events
     where id > ${before} group by 1, 2 order by 3 desc`;
   const stored = outcomes.reduce((a, r) => a + r.n, 0);
   const [{ inbound }] = await db`
