@@ -126,6 +126,7 @@ function count(key: string) {
 /** A message with its ids and numbers masked, so that alike messages count together. */
 function masked(text: string): string {
   return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
+    .replace(/\buser_[0-9a-f]{32}\b/g, "user_<id>")
     .replace(/\d+/g, "#");
 }
 

@@ -84,10 +84,12 @@ export function whatsappFlow(opts: WhatsAppFlowOptions): ChaosFlow {
       }
       const names = rows.map((r) => r.expected_name as string | null).filter((n) => n !== null);
       const heldTwice = names.filter((n) => (held.get(n)?.length ?? 0) > 1).length;
-      const otherId = rows.filter((r) =>
-        r.instance_name && held.has(r.instance_name) &&
-        !held.get(r.instance_name)!.includes(r.instance_id)
-      ).length;
+      // A row without an instance id (its creation never completed) is lost, not doubled.
+      const otherId =
+        rows.filter((r) =>
+          r.instance_name && r.instance_id && held.has(r.instance_name) &&
+          !held.get(r.instance_name)!.includes(r.instance_id)
+        ).length;
       const delivered =
         rows.filter((r) =>
           r.status === "created" && r.webhook && held.get(r.instance_name)?.includes(r.instance_id)
