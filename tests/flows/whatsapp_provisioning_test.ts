@@ -90,8 +90,10 @@ Deno.test("5xx answers, timeouts and hangs are retried and end with one instance
 Deno.test("a creation whose answer was lost is adopted on the retry, not created twice", async () => {
   const t = await startWhatsAppTest();
   // The retry must come after the slow creation took effect: the test wakes it (no cron tick).
-  await t.sql`update cron.job set active = false where jobname = 'process-evolution-queue'`;
+  const paused = await t.sql`update cron.job set active = false
+    where jobname = 'process-evolution-queue' returning jobid`;
   try {
+    assertEquals(paused.length, 1, "the cron job process-evolution-queue exists");
     await evolution.faults.add({
       action: "delay",
       delay_ms: EVOLUTION_TIMEOUT_MS + 1_000,

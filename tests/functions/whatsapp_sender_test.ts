@@ -58,6 +58,8 @@ interface Ctx {
   control: ReturnType<typeof evolutionControl>;
   /** An open instance of this test. */
   instance: string;
+  /** Creates and connects another instance; its name. */
+  openAnother: (suffix: string) => Promise<string>;
   /** A message with a key of this test's own (the journal outlives a test). */
   message: (n: number, number?: string) => OutgoingWhatsApp;
   /** The journal's row of a message. */
@@ -94,13 +96,18 @@ async function withSender(
   const client = new EvolutionClient(config);
   const control = evolutionControl(standIn.url);
   const instance = `user_sender${run}`;
+  const open = async (name: string) => {
+    await client.createInstance({ instanceName: name, token: "t", webhook: WEBHOOK });
+    await control.scan(name);
+    return name;
+  };
   try {
-    await client.createInstance({ instanceName: instance, token: "t", webhook: WEBHOOK });
-    await control.scan(instance);
+    await open(instance);
     await fn({
       sender: new WhatsAppSender(client, sqlWhatsAppJournal(dbClient()), config.sendRate, opts),
       control,
       instance,
+      openAnother: (suffix) => open(`${instance}${suffix}`),
       message: (n, number = `3361234${String(n).padStart(4, "5")}`) => ({
         key: `test:${run}:${n}`,
         instance,
@@ -268,16 +275,23 @@ Deno.test("a number without WhatsApp is NotOnWhatsAppError; the journal records 
   });
 });
 
-Deno.test("an instance is paced under its rate; messages go in order", async () => {
-  await withSender(async ({ sender, control, instance, message }) => {
+Deno.test("each instance is paced under its rate; its messages go in order", async () => {
+  await withSender(async ({ sender, control, instance, openAnother, message }) => {
+    const other = await openAnother("b");
     const started = performance.now();
-    const results = await Promise.all(
-      Array.from({ length: 6 }, (_, i) => sender.send(message(20 + i))),
-    );
+    let otherDone = 0;
+    const [results] = await Promise.all([
+      Promise.all(Array.from({ length: 6 }, (_, i) => sender.send(message(20 + i)))),
+      Promise.all(
+        Array.from({ length: 3 }, (_, i) => sender.send({ ...message(30 + i), instance: other })),
+      ).then(() => (otherDone = performance.now() - started)),
+    ]);
     const elapsed = performance.now() - started;
     assert(results.every((r) => r.state === "sent"), "every message went");
     // 3 per second: the last 3 wait for a second after the answers of the first 3.
     assert(elapsed >= 1_000, `six messages at 3/s took ${Math.round(elapsed)} ms`);
+    assert(otherDone < 1_000, `another instance has its own pace (${Math.round(otherDone)} ms)`);
+    assertEquals((await control.sentMessages(other)).length, 3);
     const sent = await control.sentMessages(instance);
     // Listed newest first: one at a time per instance, they went in the order sent.
     const texts = sent.map((m) => m.text).reverse();

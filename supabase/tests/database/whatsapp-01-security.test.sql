@@ -4,7 +4,7 @@
 -- users, their own state); internal helpers, triggers and the credentials are out of every API
 -- role's reach; every function pins its search_path and carries a comment.
 begin;
-select plan(42);
+select plan(43);
 
 -- ---------------------------------------------------------------------------------------------
 -- Catalog: RLS, policies, grants, settings, comments.
@@ -68,6 +68,9 @@ select ok(not has_table_privilege('authenticated', 'public.evolution_webhook_eve
   'webhook events and settings are service role only');
 select ok(has_table_privilege('service_role', 'public.evolution_instances', 'select,insert,update,delete'),
   'service_role reads and writes the instances (the token included)');
+select ok(exists (select from pg_publication_tables t where t.pubname = 'supabase_realtime'
+                  and t.schemaname = 'public' and t.tablename = 'evolution_instances'),
+  'evolution_instances is in the supabase_realtime publication (the app subscribes to its own row)');
 select is(tests.api_roles_using_schema('whatsapp_internal'), '{}'::text[],
   'no API role may use schema whatsapp_internal');
 select is(tests.functions_api_roles_may_execute('whatsapp_internal'), '{}'::text[],

@@ -18,7 +18,7 @@ const configSchema = z.object({
   EVOLUTION_API_KEY: z.string().min(1),
   /** How long one call may take before it counts as failed (and retryable). */
   EVOLUTION_TIMEOUT_MS: z.coerce.number().int().positive().default(10_000),
-  /** Messages per second the sender allows itself per instance. */
+  /** Messages per second the sender allows itself per instance (whole, at least 1). */
   EVOLUTION_SEND_RATE: z.coerce.number().positive().default(5),
   /** Where Evolution posts an instance's events; by default our `evolution-webhook` function. */
   EVOLUTION_WEBHOOK_URL: z.url().optional(),

@@ -85,6 +85,9 @@ const fetchedSchema = z.array(z.looseObject({
 const connectSchema = z.looseObject({
   ...qrSchema.shape,
   instance: z.looseObject({ state: z.string() }).optional(),
+  /** Evolution answers its own failures here with 200 `{error: true, message}`. */
+  error: z.boolean().optional(),
+  message: z.unknown().optional(),
 });
 
 const stateSchema = z.looseObject({
@@ -226,7 +229,7 @@ export class EvolutionClient {
   /**
    * Asks for a QR code (`GET /instance/connect`; a closed instance starts connecting): the
    * current code, or the state when there is none to show (`open`, or `connecting` before the
-   * first code).
+   * first code). Evolution's `{error: true}` answer (a 200) is a `RetryLaterError`.
    */
   async connect(name: string): Promise<{ qr: QrCode } | { state: string }> {
     const answer = await this.#call({
@@ -235,6 +238,12 @@ export class EvolutionClient {
       instance: name,
       schema: connectSchema,
     });
+    if (answer.error === true) {
+      throw new RetryLaterError(
+        `Evolution GET /instance/connect for instance ${name} answered 200 with an error: ` +
+          String(answer.message).slice(0, 500),
+      );
+    }
     if (answer.instance) return { state: answer.instance.state };
     const qr = qrCode(answer);
     return qr ? { qr } : { state: "connecting" };

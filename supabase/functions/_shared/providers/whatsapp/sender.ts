@@ -110,8 +110,8 @@ export class WhatsAppSender {
     const turn = lane.tail.then(() => this.#turn(lane, message)).finally(() => lane.pending--);
     lane.tail = turn.catch(() => {});
     const outcome = await turn;
-    if (outcome.state === "skipped") return outcome;
-    if (!outcome.ok) {
+    if (outcome.kind === "skipped") return { state: "skipped", messageId: outcome.messageId };
+    if (outcome.kind === "failed") {
       await this.#settleFailure(message, outcome.error);
       throw outcome.error;
     }
@@ -124,9 +124,9 @@ export class WhatsAppSender {
    * rather than throws a failure of the send itself, which the journal must hear about.
    */
   async #turn(lane: Lane, message: OutgoingWhatsApp): Promise<
-    | { state: "skipped"; messageId: string | null }
-    | { state: "sent"; ok: true; messageId: string }
-    | { state: "sent"; ok: false; error: unknown }
+    | { kind: "skipped"; messageId: string | null }
+    | { kind: "sent"; messageId: string }
+    | { kind: "failed"; error: unknown }
   > {
     lane.lastUsed = this.#clock();
     const wait = lane.window.waitMs();
@@ -147,7 +147,7 @@ export class WhatsAppSender {
     }
     if (opening.state === "sent") {
       answered();
-      return { state: "skipped", messageId: opening.messageId };
+      return { kind: "skipped", messageId: opening.messageId };
     }
     if (opening.state === "failed") {
       answered();
@@ -158,10 +158,10 @@ export class WhatsAppSender {
     }
     try {
       const { messageId } = await this.#client.sendText(message.instance, message);
-      return { state: "sent", ok: true, messageId };
+      return { kind: "sent", messageId };
     } catch (error) {
       if (error instanceof ThrottledError) lane.window.pause(error.retryAfterSeconds ?? 1);
-      return { state: "sent", ok: false, error };
+      return { kind: "failed", error };
     } finally {
       answered();
       lane.lastUsed = this.#clock();
