@@ -1,5 +1,6 @@
 -- Demo data for the local stack: a small clinic in Paris with three practitioners, a dozen
--- patients, two weeks of upcoming appointments and a waitlist. Times are computed from the
+-- patients, two weeks of upcoming appointments and a waitlist; and the clinic's three doctors
+-- as users of the app, each of whom gets a WhatsApp instance. Times are computed from the
 -- moment the seed runs, in the clinic's time zone; `bash scripts/dev.sh --reset` makes new ones.
 --
 -- Try the waitlist: cancel the next appointment (dev.sh prints this statement), then watch the
@@ -101,3 +102,24 @@ where w.id <> '7d1f0c3e-0000-4000-8000-000000000301';
 insert into public.waitlist_availability (waitlist_id, weekday, start_time, end_time)
 select '7d1f0c3e-0000-4000-8000-000000000301', wd, '08:00', '12:30'
 from generate_series(1, 5) as wd;
+
+-- The app's users: the three doctors sign up (a row in auth.users, as Supabase Auth writes it).
+-- The trigger on auth.users creates each profile from raw_user_meta_data.full_name, and the
+-- trigger on profiles records the provisioning request and enqueues its job: once this file is
+-- committed, the WhatsApp instances are created on the Evolution stand-in within seconds. The
+-- dev command (scripts/demo/whatsapp.ts) then scans Dr Martin's code, so that her instance is
+-- open and has a message from a patient, and leaves the other two connecting, their codes
+-- rotating on the stand-in's WhatsApp page.
+--
+-- Try it with a new user (dev.sh prints this statement):
+--
+--   insert into auth.users (email, raw_user_meta_data)
+--   values ('user-' || substr(md5(random()::text), 1, 8) || '@example.com',
+--           '{"full_name": "Alex Dupont"}');
+insert into auth.users (id, email, email_confirmed_at, raw_user_meta_data, created_at) values
+  ('7d1f0c3e-0000-4000-8000-000000000401', 'claire.martin@cabinet-des-lilas.example', now(),
+   '{"full_name": "Dr Claire Martin"}', now() - interval '2 minutes'),
+  ('7d1f0c3e-0000-4000-8000-000000000402', 'julien.bernard@cabinet-des-lilas.example', now(),
+   '{"full_name": "Dr Julien Bernard"}', now() - interval '1 minute'),
+  ('7d1f0c3e-0000-4000-8000-000000000403', 'sophie.leroy@cabinet-des-lilas.example', now(),
+   '{"full_name": "Dr Sophie Leroy"}', now());

@@ -2,7 +2,8 @@
  * The chaos check (a script that prints figures, not a timed test).
  *
  *   bash scripts/bench.sh chaos [--cancellations 200] [--waitlist 5000] [--accept 40]
- *     [--probes 500] [--rate 2] [--throttled 0.25] [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
+ *     [--probes 500] [--signups 300] [--create-concurrency 4] [--rate 2] [--throttled 0.25]
+ *     [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
  *
  * On a fresh, durable `bench` platform it starts a burst of work on every queue (one
  * `ChaosFlow` per flow: scripts/bench/chaos/), then, while the work drains, kills the edge
@@ -10,7 +11,9 @@
  * the burst; a kill that finds none running waits for the gateway to start one), restarts Postgres with `pg_ctl restart -m immediate` (at `--restart-at`), with the
  * Resend stand-in admitting `--rate` requests per second, below the senders' pace
  * (RESEND_REQUESTS_PER_SECOND, 5 by default), and answering a `--throttled` share of requests
- * with 429 and `retry-after: 1` besides, so senders must slow down and jobs are throttled. It waits until every queue
+ * with 429 and `retry-after: 1` besides, so senders must slow down and jobs are throttled; the
+ * Evolution stand-in answers the same share of its calls with 429 and runs at most
+ * `--create-concurrency` instance creations at once. It waits until every queue
  * has drained or `--timeout` seconds have passed, then prints per flow: items, delivered, lost,
  * delivered twice, dead jobs, time to drain; and the faults, the 429s, the failed attempts and
  * the errors logged. Exits 1 when anything is lost, doubled, dead or not drained, 0 otherwise.
@@ -34,6 +37,7 @@ import {
 import { probeFlow } from "./chaos/probe_flow.ts";
 import { resendControl } from "../platform/stand_ins/resend/email.ts";
 import { waitlistFlow } from "./chaos/waitlist_flow.ts";
+import { whatsappFlow } from "./chaos/whatsapp_flow.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Options
@@ -57,6 +61,11 @@ const flows: ChaosFlow[] = [
     accept: flag("accept", 40),
   }),
   probeFlow(flag("probes", 500)),
+  whatsappFlow({
+    signups: flag("signups", 300),
+    throttled: THROTTLED,
+    createConcurrency: flag("create-concurrency", 4),
+  }),
 ];
 
 // ---------------------------------------------------------------------------------------------
@@ -117,6 +126,7 @@ function count(key: string) {
 /** A message with its ids and numbers masked, so that alike messages count together. */
 function masked(text: string): string {
   return text.replace(/[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}/g, "<id>")
+    .replace(/\buser_[0-9a-f]{32}\b/g, "user_<id>")
     .replace(/\d+/g, "#");
 }
 

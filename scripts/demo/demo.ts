@@ -1,6 +1,6 @@
 /**
  * What the dev command shows of each flow once the platform runs: each flow's demo lives in its
- * own module here (job_core.ts, waitlist.ts) and scripts/dev.ts prints them in order. A demo may
+ * own module here (job_core.ts, waitlist.ts, whatsapp.ts) and scripts/dev.ts prints them in order. A demo may
  * probe the running stack first (a line printed before the summary, e.g. the job pipeline
  * check), then says how to try the flow by hand (printed after the summary).
  */
@@ -8,6 +8,7 @@ import type postgres from "postgres";
 import type { Platform } from "../platform/start.ts";
 import { jobCoreDemo } from "./job_core.ts";
 import { waitlistDemo } from "./waitlist.ts";
+import { whatsappDemo } from "./whatsapp.ts";
 
 /** What a demo gets: a connection to the dev database and the running platform. */
 export interface DemoContext {
@@ -36,4 +37,4 @@ export interface FlowDemo {
 }
 
 /** Every flow's demo, in the order the dev command prints them. */
-export const DEMOS: readonly FlowDemo[] = [jobCoreDemo, waitlistDemo];
+export const DEMOS: readonly FlowDemo[] = [jobCoreDemo, waitlistDemo, whatsappDemo];

@@ -1,7 +1,9 @@
 /**
  * The dev command starts the whole platform, proves the job pipeline with a probe, prints where
  * everything is and how to try the waitlist (the statement it prints brings invitations to the
- * inbox), and Ctrl-C (SIGINT) stops every process it started.
+ * inbox) and WhatsApp provisioning (the seeded doctors' instances in their demo states; the
+ * statement it prints signs up a user whose instance appears on the Evolution stand-in), and
+ * Ctrl-C (SIGINT) stops every process it started.
  *
  * It runs a dev stack of its own (`PLATFORM_PORT_OFFSET`, folder `.local/dev-<offset>`) on ports
  * chosen so that nothing else can hold them:
@@ -20,11 +22,13 @@ import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
 import { portInUse } from "../../scripts/platform/process.ts";
 import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
+import { evolutionControl } from "../../scripts/platform/stand_ins/evolution/control.ts";
 
 const OFFSET = 6750 + Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) % 4400;
 const API_PORT = 54321 + OFFSET; // 61071 to 65371
 const DB_PORT = 54322 + OFFSET;
 const INBOX_PORT = 54324 + OFFSET;
+const EVOLUTION_PORT = 54325 + OFFSET;
 
 /** What dev.ts prints for the waitlist demo: one statement to paste into psql. */
 const CANCEL_STATEMENT = "update appointments set status = 'cancelled' where id = " +
@@ -32,6 +36,12 @@ const CANCEL_STATEMENT = "update appointments set status = 'cancelled' where id 
   "and starts_at > now() + interval '3 hours' order by starts_at limit 1);";
 const QUIET_HOURS_OFF =
   "update waitlist_settings set quiet_hours_start = null, quiet_hours_end = null;";
+/** What dev.ts prints for the WhatsApp demo: the sign-up, and the query to watch. */
+const SIGN_UP_STATEMENT = "insert into auth.users (email, raw_user_meta_data) values " +
+  `('user-' || substr(md5(random()::text), 1, 8) || '@example.com', '{"full_name": "Alex Dupont"}');`;
+const WATCH_STATEMENT = "select p.full_name, i.instance_name, i.instance_status, i.qr_count, " +
+  "i.last_qr_update from evolution_instances i join profiles p on p.id = i.user_id " +
+  "order by i.created_at desc limit 5;";
 
 /** Pids of the processes whose command line contains `text`. */
 async function processesWith(text: string): Promise<Set<string>> {
@@ -111,8 +121,8 @@ function startDev() {
   };
 }
 
-Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGINT leaves nothing running", async () => {
-  for (const port of [API_PORT, DB_PORT, INBOX_PORT]) {
+Deno.test("scripts/dev.ts starts everything, prints the waitlist and WhatsApp demos, and SIGINT leaves nothing running", async () => {
+  for (const port of [API_PORT, DB_PORT, INBOX_PORT, EVOLUTION_PORT]) {
     assertEquals(
       await portInUse(port),
       false,
@@ -122,7 +132,7 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGIN
   const functionsBefore = await processesWith("supabase/functions/job-probe/index.ts");
   const dev = startDev();
   try {
-    await dev.waitForOutput(CANCEL_STATEMENT);
+    await dev.waitForOutput(WATCH_STATEMENT);
     const output = dev.stdout;
     assertMatch(output, /Job pipeline check: probe \d+ handled \d+ ms after its insert\./);
     assertMatch(
@@ -145,9 +155,29 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGIN
     if (output.includes("inside the quiet hours")) {
       assert(output.includes(`\n       ${QUIET_HOURS_OFF}\n`), "how to turn quiet hours off");
     }
+    assertMatch(output, new RegExp(`WhatsApp +http://127\\.0\\.0\\.1:${EVOLUTION_PORT}/\n`));
+    assert(
+      output.includes(
+        "WhatsApp check: 3 demo instances on the Evolution stand-in: Dr Claire Martin's open, " +
+          "Dr Julien Bernard's connecting, Dr Sophie Leroy's connecting.\n",
+      ),
+      "the seeded instances in their demo states",
+    );
+    assert(
+      output.includes(`\n       ${SIGN_UP_STATEMENT}\n`),
+      "the sign-up statement, on its own line",
+    );
+    assert(
+      output.includes(
+        `Open the Evolution stand-in's WhatsApp page, http://127.0.0.1:${EVOLUTION_PORT}/,`,
+      ),
+      "the line that says to open the stand-in's page",
+    );
+    assert(output.includes(`\n       ${WATCH_STATEMENT}\n`), "the query to watch, on its own line");
     assert(await portInUse(API_PORT), "the gateway listens");
     assert(await portInUse(DB_PORT), "Postgres listens");
     assert(await portInUse(INBOX_PORT), "the Resend stand-in listens");
+    assert(await portInUse(EVOLUTION_PORT), "the Evolution stand-in listens");
 
     // The demo as a person tries it: the printed statement, pasted into psql (quiet hours off,
     // whatever the time), brings the invitations to the inbox.
@@ -172,6 +202,20 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGIN
         invited.map((r) => r.email as string).sort(),
         "the inbox holds one invitation per invited patient",
       );
+
+      // The WhatsApp demo as a person tries it: the printed sign-up, pasted into psql, brings
+      // a new instance with its QR code to the stand-in and to evolution_instances.
+      const [user] = await sql.unsafe(SIGN_UP_STATEMENT.replace(/;$/, " returning id;"));
+      const instance = await waitFor(async () => {
+        const [row] = await sql`
+          select instance_name, instance_status from public.evolution_instances
+          where user_id = ${user.id} and qr_code is not null`;
+        return row;
+      }, { what: `the WhatsApp instance of the demo sign-up ${user.id}` });
+      assertEquals(instance.instance_status, "connecting");
+      const held = await evolutionControl(`http://127.0.0.1:${EVOLUTION_PORT}`)
+        .instance(instance.instance_name);
+      assertEquals(held?.state, "connecting", "the stand-in holds the instance, connecting");
     } finally {
       await sql.end();
     }
@@ -182,6 +226,7 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist demo, and SIGIN
     assertEquals(await portInUse(API_PORT), false, "the gateway port is closed");
     assertEquals(await portInUse(DB_PORT), false, "the database port is closed");
     assertEquals(await portInUse(INBOX_PORT), false, "the inbox port is closed");
+    assertEquals(await portInUse(EVOLUTION_PORT), false, "the Evolution stand-in's port is closed");
     assertEquals((await processesWith(`.local/dev-${OFFSET}/pg`)).size, 0, "no postgres is left");
     const functionsAfter = await processesWith("supabase/functions/job-probe/index.ts");
     const leftover = [...functionsAfter].filter((pid) => !functionsBefore.has(pid));
