@@ -127,6 +127,7 @@ create table public.evolution_instances (
   phone_number text,
   profile_name text,
   connected_at timestamptz,
+  last_event_at timestamptz,
   created_at timestamptz not null default now(),
   updated_at timestamptz not null default now()
 );
@@ -142,6 +143,8 @@ comment on column public.evolution_instances.qr_code is 'The current QR code, a 
 comment on column public.evolution_instances.qr_code_text is 'The current QR code''s text.';
 comment on column public.evolution_instances.qr_count is 'QR codes issued in the current connection attempt.';
 comment on column public.evolution_instances.phone_number is 'Digits of the connected WhatsApp number.';
+comment on column public.evolution_instances.last_event_at is
+  'When Evolution sent the last QR or connection event applied (its date_time): an older one arriving later (events are posted concurrently and retried) is stored but not applied.';
 
 create table public.evolution_webhook_events (
   id bigint generated always as identity primary key,
@@ -252,8 +255,8 @@ grant update (full_name) on public.profiles to authenticated;
 -- Every column but instance_token.
 grant select (id, user_id, instance_name, instance_id, webhook_url, webhook_events,
   webhook_configured_at, status, instance_status, status_reason, qr_code, qr_code_text,
-  pairing_code, qr_count, last_qr_update, phone_number, profile_name, connected_at, created_at,
-  updated_at) on public.evolution_instances to authenticated;
+  pairing_code, qr_count, last_qr_update, phone_number, profile_name, connected_at, last_event_at,
+  created_at, updated_at) on public.evolution_instances to authenticated;
 grant select, insert, update, delete on public.whatsapp_settings, public.profiles,
   public.evolution_instance_creation_queue, public.evolution_instances,
   public.evolution_webhook_events, public.whatsapp_inbound_messages to service_role;

@@ -253,6 +253,10 @@ as $$
 declare
   v_row public.evolution_instances;
 begin
+  -- One writer at a time per user: Evolution posts the first events while the worker is still
+  -- storing the instance (whatsapp_creation_complete takes the same lock).
+  perform from whatsapp_internal.instance_credentials c
+  where c.user_id = p_credentials.user_id for no key update;
   insert into public.evolution_instances (user_id, instance_name, instance_token, created_at, updated_at)
   values (p_credentials.user_id, p_credentials.instance_name, p_credentials.instance_token, p_now, p_now)
   on conflict (user_id) do nothing;
@@ -261,7 +265,7 @@ begin
 end
 $$;
 comment on function whatsapp_internal.instance_row(whatsapp_internal.instance_credentials, timestamptz) is
-  'The instance row of the credentials'' user, locked; inserted (status created, connecting) when missing.';
+  'The instance row of the credentials'' user, locked (after the credentials, as whatsapp_creation_complete locks them); inserted (status created, connecting) when missing.';
 revoke all on function whatsapp_internal.instance_row(whatsapp_internal.instance_credentials, timestamptz) from public, anon, authenticated;
 
 -- Stores a QR code ({base64, code, pairingCode, count}) on an instance: it is connecting again.
@@ -351,6 +355,7 @@ create function whatsapp_internal.handle_event(
   p_credentials whatsapp_internal.instance_credentials,
   p_kind text,
   p_data jsonb,
+  p_event_at timestamptz,
   p_now timestamptz
 ) returns text
 language plpgsql
@@ -373,7 +378,11 @@ begin
     if v_row.status = 'deleted' then
       return 'ignored: the instance is deleted';
     end if;
+    if v_row.last_event_at > p_event_at then
+      return format('ignored: older than the state event of %s', v_row.last_event_at);
+    end if;
     v_row := whatsapp_internal.store_qr(v_row.id, v_qr, p_now);
+    update public.evolution_instances i set last_event_at = p_event_at where i.id = v_row.id;
     return format('handled: QR code %s', v_row.qr_count);
   when 'connection.update' then
     v_state := lower(p_data ->> 'state');
@@ -384,6 +393,10 @@ begin
     if v_row.status = 'deleted' then
       return 'ignored: the instance is deleted';
     end if;
+    if v_row.last_event_at > p_event_at then
+      return format('ignored: older than the state event of %s', v_row.last_event_at);
+    end if;
+    update public.evolution_instances i set last_event_at = p_event_at where i.id = v_row.id;
     v_row := whatsapp_internal.store_state(
       v_row.id, v_state,
       case when jsonb_typeof(p_data -> 'statusReason') = 'number' then (p_data ->> 'statusReason')::numeric::int end,
@@ -451,9 +464,9 @@ begin
   end case;
 end
 $$;
-comment on function whatsapp_internal.handle_event(whatsapp_internal.instance_credentials, text, jsonb, timestamptz) is
-  'Applies one webhook event (its data) to the instance of the credentials: qrcode.updated, connection.update, messages.upsert (inbound only, once per message id), logout.instance, remove.instance; send.message is only stored. Returns the outcome, "handled: ..." or "ignored: ...".';
-revoke all on function whatsapp_internal.handle_event(whatsapp_internal.instance_credentials, text, jsonb, timestamptz) from public, anon, authenticated;
+comment on function whatsapp_internal.handle_event(whatsapp_internal.instance_credentials, text, jsonb, timestamptz, timestamptz) is
+  'Applies one webhook event (its data, sent by Evolution at p_event_at) to the instance of the credentials: qrcode.updated and connection.update (unless older than the last one applied: Evolution posts events concurrently and retries them, so they arrive out of order), messages.upsert (inbound only, once per message id), logout.instance, remove.instance; send.message is only stored. Returns the outcome, "handled: ..." or "ignored: ...".';
+revoke all on function whatsapp_internal.handle_event(whatsapp_internal.instance_credentials, text, jsonb, timestamptz, timestamptz) from public, anon, authenticated;
 
 -- Runs a user's request again from the flow (whatsapp_request_instance): the entry is pending
 -- with a new request id and a fresh job. Returns the entry.
@@ -546,7 +559,9 @@ begin
     raise exception using errcode = '22023',
       message = format('whatsapp_creation_complete for user %s needs the instance as a JSON object', p_user_id);
   end if;
-  select * into v_credentials from whatsapp_internal.instance_credentials c where c.user_id = p_user_id;
+  -- The lock early webhooks take too (whatsapp_internal.instance_row): one writer per user.
+  select * into v_credentials from whatsapp_internal.instance_credentials c
+  where c.user_id = p_user_id for no key update;
   if not found then
     return null; -- the user is gone (deleted meanwhile)
   end if;
@@ -631,6 +646,7 @@ declare
   v_event_id bigint;
   v_outcome text;
   v_error text;
+  v_event_at timestamptz;
 begin
   select * into v_credentials from whatsapp_internal.instance_credentials c
   where c.instance_name = p_instance;
@@ -650,12 +666,18 @@ begin
     return jsonb_build_object('status', 'duplicate', 'event_id', v_event_id);
   end if;
 
+  -- When Evolution sent it (its date_time); when it came, if it does not say.
+  begin
+    v_event_at := coalesce((p_payload ->> 'date_time')::timestamptz, p_now);
+  exception when data_exception then
+    v_event_at := p_now;
+  end;
   begin
     v_outcome := whatsapp_internal.handle_event(
       v_credentials, v_kind,
       case when jsonb_typeof(p_payload) = 'object' and p_payload ? 'data' then p_payload -> 'data'
            else p_payload end,
-      p_now);
+      v_event_at, p_now);
   exception when data_exception then
     -- Malformed data: kept with the error, never retried (Evolution would send it again).
     v_outcome := 'ignored: malformed data';

@@ -250,6 +250,7 @@ export type Database = {
           instance_name: string;
           instance_status: string;
           instance_token: string | null;
+          last_event_at: string | null;
           last_qr_update: string | null;
           pairing_code: string | null;
           phone_number: string | null;
@@ -273,6 +274,7 @@ export type Database = {
           instance_name: string;
           instance_status?: string;
           instance_token?: string | null;
+          last_event_at?: string | null;
           last_qr_update?: string | null;
           pairing_code?: string | null;
           phone_number?: string | null;
@@ -296,6 +298,7 @@ export type Database = {
           instance_name?: string;
           instance_status?: string;
           instance_token?: string | null;
+          last_event_at?: string | null;
           last_qr_update?: string | null;
           pairing_code?: string | null;
           phone_number?: string | null;

@@ -5,7 +5,7 @@
 -- the code), inbound messages (not the instance's own, once per id), send.message (stored),
 -- logout, removal; other events are stored and ignored; malformed data is kept with its error.
 begin;
-select plan(41);
+select plan(44);
 
 select tests.frozen_now() as t0 \gset
 select tests.sign_up('Fay W4') as fay \gset
@@ -108,6 +108,19 @@ select results_eq(
 select tests.whatsapp_webhook(:'fay', 'connection.update', '{"state": "open"}', :'t0'::timestamptz + interval '40 minutes');
 select is((select connected_at from public.evolution_instances where user_id = :'fay'),
   :'t0'::timestamptz + interval '31 minutes', 'open again keeps when it connected');
+-- Evolution posts events concurrently and retries them: one sent before the last applied arrives
+-- late. It is kept, not applied.
+select is(tests.whatsapp_webhook(:'fay', 'connection.update', '{"state": "connecting"}',
+                                 :'t0'::timestamptz + interval '35 minutes') ->> 'status', 'ignored',
+  'a connecting event sent before the last open one is ignored');
+select is(tests.whatsapp_webhook(:'fay', 'qrcode.updated', '{"qrcode": {"base64": "data:image/png;base64,OLD", "code": "OLD"}}',
+                                 :'t0'::timestamptz + interval '36 minutes') ->> 'status', 'ignored',
+  'so is a QR code sent before it');
+select results_eq(
+  format($$select instance_status, qr_code, last_event_at from public.evolution_instances where user_id = %L$$, :'fay'),
+  format($$values ('open', null::text, %L::timestamptz + interval '40 minutes')$$, :'t0'),
+  'the instance stays open, without a QR code'
+);
 select is(tests.whatsapp_webhook(:'fay', 'connection.update', '{"state": "sleeping"}') ->> 'status', 'ignored',
   'an unknown state is ignored');
 
