@@ -26,6 +26,7 @@ import postgres from "postgres";
 import { flag, round, sleep, stopOnSignals } from "./cli.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
+import type { SenderJob, SenderResult, Target } from "./webhook_sender.ts";
 import {
   type EvolutionControl,
   evolutionControl,
@@ -438,13 +439,6 @@ async function burstSection() {
 // 3. Webhook burst
 // ---------------------------------------------------------------------------------------------
 
-interface Target {
-  instance: string;
-  token: string;
-  secret: string;
-  url: string;
-}
-
 /** Provisioned instances to post events for (signed up here when there are too few). */
 async function webhookTargets(db: postgres.Sql): Promise<Target[]> {
   const read = () =>
@@ -468,85 +462,40 @@ async function webhookTargets(db: postgres.Sql): Promise<Target[]> {
   }));
 }
 
-/** The body Evolution posts for event number `n` to `target` (a mix, each one unique). */
-function eventBody(target: Target, n: number, serverUrl: string) {
-  const common = {
-    instance: target.instance,
-    destination: target.url,
-    date_time: new Date().toISOString(),
-    sender: BENCH_SENDER,
-    server_url: serverUrl,
-    apikey: target.token,
-  };
-  const kind = n % 20;
-  if (kind < 16) {
-    const from = `336${String(10_000_000 + (n % 5000)).slice(-8)}`;
-    return {
-      event: "messages.upsert",
-      ...common,
-      data: {
-        key: {
-          id: `BENCH${n.toString(16).toUpperCase()}${Date.now()}`,
-          remoteJid: `${from}@s.whatsapp.net`,
-          fromMe: false,
-        },
-        pushName: `Customer ${n % 5000}`,
-        message: { conversation: `Bench message ${n}` },
-        messageType: "conversation",
-        messageTimestamp: Math.floor(Date.now() / 1000),
-      },
+/**
+ * Posts events `from`..`to` from a worker thread (webhook_sender.ts), so that building and
+ * sending the load does not share the event loop of the platform it measures (the gateway and
+ * the stand-ins run in this process).
+ */
+function postEventsFromWorker(
+  targets: Target[],
+  from: number,
+  to: number,
+  clients: number,
+): Promise<{ times: number[]; statuses: Map<string, number> }> {
+  const worker = new Worker(new URL("./webhook_sender.ts", import.meta.url).href, {
+    type: "module",
+  });
+  return new Promise((resolve, reject) => {
+    worker.onmessage = (e: MessageEvent<SenderResult>) => {
+      worker.terminate();
+      resolve({ times: e.data.times, statuses: new Map(e.data.statuses) });
     };
-  }
-  if (kind < 19) {
-    return {
-      event: "qrcode.updated",
-      ...common,
-      data: {
-        qrcode: {
-          instance: target.instance,
-          pairingCode: null,
-          code: `2@bench${n},${crypto.randomUUID()}`,
-          base64: `data:image/png;base64,iVBORw0KGgo${btoa(String(n))}`,
-        },
-      },
+    worker.onerror = (e) => {
+      worker.terminate();
+      reject(new Error(`The webhook sender failed: ${e.message}`));
     };
-  }
-  return {
-    event: "connection.update",
-    ...common,
-    data: { instance: target.instance, state: "connecting", statusReason: 200 },
-  };
-}
-
-/** Posts events `from`..`to` with `clients` concurrent senders; answer times and statuses. */
-async function postEvents(targets: Target[], from: number, to: number, clients: number) {
-  const serverUrl = platform!.standIns.evolution.url;
-  const times: number[] = [];
-  const statuses = new Map<string, number>();
-  let next = from;
-  await Promise.all(Array.from({ length: clients }, async () => {
-    while (next < to) {
-      const n = next++;
-      const target = targets[n % targets.length];
-      const body = JSON.stringify(eventBody(target, n, serverUrl));
-      const t0 = performance.now();
-      let status: string;
-      try {
-        const res = await fetch(target.url, {
-          method: "POST",
-          headers: { "content-type": "application/json", "x-evolution-secret": target.secret },
-          body,
-        });
-        await res.body?.cancel();
-        status = String(res.status);
-      } catch (error) {
-        status = `network: ${(error as Error).message.slice(0, 60)}`;
-      }
-      times.push(performance.now() - t0);
-      statuses.set(status, (statuses.get(status) ?? 0) + 1);
-    }
-  }));
-  return { times, statuses };
+    worker.postMessage(
+      {
+        targets,
+        from,
+        to,
+        clients,
+        serverUrl: platform!.standIns.evolution.url,
+        sender: BENCH_SENDER,
+      } satisfies SenderJob,
+    );
+  });
 }
 
 async function webhookSection() {
@@ -555,13 +504,13 @@ async function webhookSection() {
   // The stand-in's own QR rotations (a webhook per connecting instance every 45 s) would
   // compete with the burst: codes rotate once an hour from here on.
   await standIn().setBehaviour({ qrIntervalMs: 3_600_000 });
-  await postEvents(targets, 0, WEBHOOK_WARMUP, CLIENTS);
+  await postEventsFromWorker(targets, 0, WEBHOOK_WARMUP, CLIENTS);
   const [{ before }] = await db`
     select coalesce(max(id), 0)::bigint as before from public.evolution_webhook_events`;
   const [{ inboundBefore }] = await db`
     select count(*)::int as "inboundBefore" from public.whatsapp_inbound_messages`;
   const started = performance.now();
-  const { times, statuses } = await postEvents(
+  const { times, statuses } = await postEventsFromWorker(
     targets,
     WEBHOOK_WARMUP,
     WEBHOOK_WARMUP + EVENTS,
