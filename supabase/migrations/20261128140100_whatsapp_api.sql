@@ -852,13 +852,14 @@ as $$
   select jsonb_build_object('instance_name', c.instance_name,
                             'instance_token', coalesce(i.instance_token, c.instance_token),
                             'webhook_secret', c.webhook_secret, 'status', i.status,
-                            'instance_status', i.instance_status)
+                            'instance_status', i.instance_status,
+                            'webhook_events', to_jsonb((whatsapp_internal.settings()).webhook_events))
   from whatsapp_internal.instance_credentials c
   left join public.evolution_instances i on i.user_id = c.user_id
   where c.user_id = p_user_id
 $$;
 comment on function public.whatsapp_instance_access(uuid) is
-  'What the settings endpoint needs to act on a user''s instance: {instance_name, instance_token, webhook_secret, status, instance_status} (status and instance_status null before the instance is stored); null when the user has no credentials. Service role only.';
+  'What the settings endpoint needs to act on a user''s instance: {instance_name, instance_token, webhook_secret, status, instance_status, webhook_events (of the settings, as the creation subscribes them)} (status and instance_status null before the instance is stored); null when the user has no credentials. Service role only.';
 revoke all on function public.whatsapp_instance_access(uuid) from public, anon, authenticated;
 grant execute on function public.whatsapp_instance_access(uuid) to service_role;
 

@@ -94,7 +94,8 @@ select tests.act_as_service_role();
 -- ---------------------------------------------------------------------------------------------
 select is(public.whatsapp_instance_access(:'dora'),
   (select jsonb_build_object('instance_name', c.instance_name, 'instance_token', c.instance_token,
-     'webhook_secret', c.webhook_secret, 'status', 'created', 'instance_status', 'connecting') from w3_credentials c),
+     'webhook_secret', c.webhook_secret, 'status', 'created', 'instance_status', 'connecting',
+     'webhook_events', (select to_jsonb(s.webhook_events) from public.whatsapp_settings s)) from w3_credentials c),
   'access: what the settings endpoint needs to act');
 select is(public.whatsapp_instance_access(gen_random_uuid()), null::jsonb, 'access for an unknown user: null');
 select is(public.whatsapp_webhook_configured(:'dora_instance', 'https://example.test/hook', array['QRCODE_UPDATED', 'LOGOUT_INSTANCE'],

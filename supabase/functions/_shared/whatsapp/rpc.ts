@@ -108,7 +108,7 @@ const accessSchema = z.object({
   webhook_secret: z.string(),
   status: z.string().nullable(),
   instance_status: z.string().nullable(),
-  webhook_events: z.array(z.string()).nullish(),
+  webhook_events: z.array(z.string()),
 }).nullable();
 
 /** What the settings endpoint needs to act on a user's instance (`whatsapp_instance_access`). */

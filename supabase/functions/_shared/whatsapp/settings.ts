@@ -33,7 +33,6 @@ import { RpcError } from "../runtime/rpc.ts";
 import { webhookConfig } from "./creation_handler.ts";
 import {
   connectionStore,
-  creationStart,
   type InstanceAccess,
   instanceAccess,
   instanceRemoved,
@@ -161,9 +160,8 @@ async function act(
     }
     case "webhooks": {
       // The events of the settings, as the creation subscribes them.
-      const events = access.webhook_events ??
-        (await creationStart(deps.service, userId, context)).webhook_events;
-      if (!events?.length) {
+      const events = access.webhook_events;
+      if (!events.length) {
         throw new SettingsError(503, "not_configured", "No webhook events are configured.");
       }
       const webhook = webhookConfig(deps.webhookUrl, access.webhook_secret, events);
