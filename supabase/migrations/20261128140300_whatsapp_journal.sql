@@ -143,3 +143,31 @@ comment on function public.whatsapp_send_settle(text, text, text, text, timestam
   'Records the answer of a journalled send: sent (message id, sent_at = p_now), failed (p_error; for good), unknown (the answer was lost: stays sending, p_error kept). A send already settled is left as it is. Raises P0002 for a key never opened. Service role only.';
 revoke all on function public.whatsapp_send_settle(text, text, text, text, timestamptz) from public, anon, authenticated;
 grant execute on function public.whatsapp_send_settle(text, text, text, text, timestamptz) to service_role;
+
+-- =============================================================================================
+-- Retention
+-- =============================================================================================
+
+create index whatsapp_sends_updated_at_idx on providers_internal.whatsapp_sends (updated_at);
+comment on index providers_internal.whatsapp_sends_updated_at_idx is
+  'Serves the retention (public.whatsapp_journal_prune).';
+
+create function public.whatsapp_journal_prune(p_now timestamptz default now())
+returns int
+language sql
+security definer
+set search_path = ''
+as $$
+  with pruned as (
+    delete from providers_internal.whatsapp_sends s
+    where s.updated_at < p_now - interval '30 days'
+    returning 1
+  )
+  select count(*)::int from pruned
+$$;
+comment on function public.whatsapp_journal_prune(timestamptz) is
+  'Deletes journalled sends untouched for 30 days and returns how many. No job retries that long (attempts, backoff and the 24-hour throttle limit end well before), so a key is remembered for as long as a send of it can come again. Run daily by the pg_cron job whatsapp-journal-retention. Service role only.';
+revoke all on function public.whatsapp_journal_prune(timestamptz) from public, anon, authenticated;
+grant execute on function public.whatsapp_journal_prune(timestamptz) to service_role;
+
+select cron.schedule('whatsapp-journal-retention', '17 3 * * *', 'select public.whatsapp_journal_prune()');

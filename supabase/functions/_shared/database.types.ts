@@ -1030,6 +1030,7 @@ export type Database = {
         Args: { p_now?: string; p_status: string; p_user_id: string };
         Returns: Json;
       };
+      whatsapp_journal_prune: { Args: { p_now?: string }; Returns: number };
       whatsapp_my_instance: { Args: Record<PropertyKey, never>; Returns: Json };
       whatsapp_qr_due: {
         Args: { p_limit?: number; p_now?: string };

@@ -4,7 +4,7 @@
 -- whose answer was lost is settled by Evolution's own send.message event (same instance, number
 -- and text, since it was opened), and otherwise sent again (at least once), counting attempts.
 begin;
-select plan(23);
+select plan(27);
 
 select tests.frozen_now() as t0 \gset
 select tests.sign_up('Hal P2') as hal \gset
@@ -108,6 +108,18 @@ select throws_ok($$select public.whatsapp_send_settle('order:1:ready', 'lost', n
   'an unknown outcome: 22023');
 select throws_ok(format($$select public.whatsapp_send_open('k', %L, '', 'text')$$, :'hal_instance'), '22023', null,
   'opening without a number: 22023');
+
+-- ---------------------------------------------------------------------------------------------
+-- Retention: a key is remembered for 30 days after its last change.
+-- ---------------------------------------------------------------------------------------------
+select is(public.whatsapp_journal_prune(:'t0'::timestamptz + interval '29 days'), 0,
+  'nothing is pruned within 30 days');
+select ok(public.whatsapp_journal_prune(:'t0'::timestamptz + interval '31 days') > 0,
+  'sends untouched for 30 days are pruned');
+select is((select count(*)::int from providers_internal.whatsapp_sends
+           where updated_at < :'t0'::timestamptz + interval '1 day'), 0, 'none of them is left');
+select is((select schedule from cron.job where jobname = 'whatsapp-journal-retention'), '17 3 * * *',
+  'the cron job whatsapp-journal-retention prunes daily');
 
 select * from finish();
 rollback;

@@ -89,6 +89,7 @@ select is(
         'whatsapp_creation_start(uuid):service_role',
         'whatsapp_instance_access(uuid):service_role',
         'whatsapp_instance_removed(uuid,text,timestamp with time zone):service_role',
+        'whatsapp_journal_prune(timestamp with time zone):service_role',
         'whatsapp_my_instance():authenticated',
         'whatsapp_qr_due(integer,timestamp with time zone):service_role',
         'whatsapp_qr_store(text,jsonb,timestamp with time zone):service_role',
