@@ -1,6 +1,7 @@
 /**
  * What every benchmark script needs around its measurements: numeric options from the command
- * line, a stop on Ctrl-C that still tears the platform down, a pause and rounding for printing.
+ * line, a stop on Ctrl-C that still tears the platform down, a pause, polling for a condition,
+ * and the shapes of what they print (rounding, counts, latency summaries, section headers).
  *
  * @example
  * const JOBS = flag("jobs", 100_000);
@@ -42,3 +43,38 @@ export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve
 
 /** `n` rounded to `digits` decimals, for printing. */
 export const round = (n: number, digits = 1) => Math.round(n * 10 ** digits) / 10 ** digits;
+
+/**
+ * Polls `probe` every `everyMs` (default 2 ms) until it answers something, for at most
+ * `timeoutMs` (default 15 s).
+ *
+ * @throws {Error} naming `what` when the time runs out.
+ */
+export async function waitFor<T>(
+  probe: () => Promise<T | undefined>,
+  what: string,
+  opts: { timeoutMs?: number; everyMs?: number } = {},
+): Promise<T> {
+  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
+  while (Date.now() < deadline) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    await sleep(opts.everyMs ?? 2);
+  }
+  throw new Error(`Timed out waiting for ${what}`);
+}
+
+/** `n` as a whole number with thousands separators: `12,345`. */
+export const int = (n: number) => Math.round(n).toLocaleString("en-US");
+
+/** A latency summary as `p50 / p95 / p99 / max ms`. */
+export const ms = (s: { p50: number; p95: number; p99: number; max: number }) =>
+  `${s.p50} / ${s.p95} / ${s.p99} / ${s.max} ms`;
+
+/** Whether a target was met, as printed. */
+export const verdict = (ok: boolean) => (ok ? "MET" : "MISSED");
+
+/** Prints a section's title between two rules. */
+export function header(title: string): void {
+  console.log(`\n${"=".repeat(96)}\n${title}\n${"=".repeat(96)}`);
+}

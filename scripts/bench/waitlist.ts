@@ -17,7 +17,7 @@
  * With no section named, all three run. Ctrl-C stops the platform.
  */
 import postgres from "postgres";
-import { flag, round, sleep, stopOnSignals } from "./cli.ts";
+import { flag, header, int, ms, round, sleep, stopOnSignals, verdict, waitFor } from "./cli.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
 import {
@@ -86,29 +86,6 @@ function shutdown(): Promise<void> {
 }
 
 stopOnSignals(shutdown);
-
-async function waitFor<T>(
-  probe: () => Promise<T | undefined>,
-  what: string,
-  opts: { timeoutMs?: number; everyMs?: number } = {},
-): Promise<T> {
-  const deadline = Date.now() + (opts.timeoutMs ?? 15_000);
-  while (Date.now() < deadline) {
-    const value = await probe();
-    if (value !== undefined) return value;
-    await sleep(opts.everyMs ?? 2);
-  }
-  throw new Error(`Timed out waiting for ${what}`);
-}
-
-const int = (n: number) => Math.round(n).toLocaleString("en-US");
-const ms = (s: { p50: number; p95: number; p99: number; max: number }) =>
-  `${s.p50} / ${s.p95} / ${s.p99} / ${s.max} ms`;
-const verdict = (ok: boolean) => (ok ? "MET" : "MISSED");
-
-function header(title: string) {
-  console.log(`\n${"=".repeat(96)}\n${title}\n${"=".repeat(96)}`);
-}
 
 // --- The Resend stand-in's control API ------------------------------------------------------
 
