@@ -17,6 +17,22 @@ export function flag(name: string, fallback: number): number {
   return value;
 }
 
+/**
+ * The sections named on the command line (all of them when none is), out of `all`; exits with
+ * status 2 on a word that is neither a section nor an option or its value.
+ */
+export function sections<S extends string>(all: readonly S[]): Set<S> {
+  const named = Deno.args.filter((a): a is S => (all as readonly string[]).includes(a));
+  const unknown = Deno.args.filter((a, i) =>
+    !named.includes(a as S) && !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")
+  );
+  if (unknown.length) {
+    console.error(`Unknown section(s) ${unknown.join(", ")}: use ${all.join(", ")}`);
+    Deno.exit(2);
+  }
+  return new Set<S>(named.length ? named : all);
+}
+
 /** The comma-separated seconds after `--<name>` (e.g. `--kill-at 8,20`), or `fallback`. */
 export function secondsList(name: string, fallback: number[]): number[] {
   const i = Deno.args.indexOf(`--${name}`);

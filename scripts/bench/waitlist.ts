@@ -17,7 +17,18 @@
  * With no section named, all three run. Ctrl-C stops the platform.
  */
 import postgres from "postgres";
-import { flag, header, int, ms, round, sleep, stopOnSignals, verdict, waitFor } from "./cli.ts";
+import {
+  flag,
+  header,
+  int,
+  ms,
+  round,
+  sections,
+  sleep,
+  stopOnSignals,
+  verdict,
+  waitFor,
+} from "./cli.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
 import {
@@ -43,15 +54,7 @@ import {
 const SECTIONS = ["latency", "burst", "candidates"] as const;
 type Section = typeof SECTIONS[number];
 
-const named = Deno.args.filter((a): a is Section => (SECTIONS as readonly string[]).includes(a));
-const unknown = Deno.args.filter((a, i) =>
-  !named.includes(a as Section) && !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")
-);
-if (unknown.length) {
-  console.error(`Unknown section(s) ${unknown.join(", ")}: use ${SECTIONS.join(", ")}`);
-  Deno.exit(2);
-}
-const run = new Set<Section>(named.length ? named : SECTIONS);
+const run = sections(SECTIONS);
 
 const CANCELLATIONS = flag("cancellations", 200);
 const WAITLIST = flag("waitlist", 10_000);

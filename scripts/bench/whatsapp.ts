@@ -23,7 +23,18 @@
  * With no section named, all three run. Ctrl-C stops the platform.
  */
 import postgres from "postgres";
-import { flag, header, int, ms, round, sleep, stopOnSignals, verdict, waitFor } from "./cli.ts";
+import {
+  flag,
+  header,
+  int,
+  ms,
+  round,
+  sections,
+  sleep,
+  stopOnSignals,
+  verdict,
+  waitFor,
+} from "./cli.ts";
 import { type Platform, startPlatform } from "../platform/start.ts";
 import { epochMs, latencySummary } from "./stats.ts";
 import type { SenderJob, SenderResult, Target } from "./webhook_sender.ts";
@@ -39,15 +50,7 @@ import {
 const SECTIONS = ["latency", "burst", "webhook"] as const;
 type Section = typeof SECTIONS[number];
 
-const named = Deno.args.filter((a): a is Section => (SECTIONS as readonly string[]).includes(a));
-const unknown = Deno.args.filter((a, i) =>
-  !named.includes(a as Section) && !a.startsWith("--") && !Deno.args[i - 1]?.startsWith("--")
-);
-if (unknown.length) {
-  console.error(`Unknown section(s) ${unknown.join(", ")}: use ${SECTIONS.join(", ")}`);
-  Deno.exit(2);
-}
-const run = new Set<Section>(named.length ? named : SECTIONS);
+const run = sections(SECTIONS);
 
 const SIGNUPS = flag("signups", 200);
 const BURST = flag("burst", 1000);

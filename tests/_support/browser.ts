@@ -17,6 +17,7 @@
  * browser closed inside the test (as these helpers do) leaves no op or resource behind.
  */
 import { type Browser, chromium, type Page } from "playwright-core";
+import { PROJECT_ROOT } from "../../scripts/platform/config.ts";
 
 /**
  * Where Chromium is looked for: `CHROMIUM_PATH` when set, otherwise Debian's binary. The real
@@ -151,4 +152,20 @@ export async function withPage<T>(fn: (page: Page, browser: Browser) => Promise<
     const page = await browser.newPage();
     return await fn(page, browser);
   });
+}
+
+/**
+ * Saves a full-page screenshot under `.local/e2e/` for a failed step (`<name>-<time>.png`);
+ * answers where, or why there is none (a failed step must still report its own error).
+ */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  const dir = `${PROJECT_ROOT}/.local/e2e`;
+  const path = `${dir}/${name}-${new Date().toISOString().replaceAll(":", "-")}.png`;
+  try {
+    await Deno.mkdir(dir, { recursive: true });
+    await page.screenshot({ path, fullPage: true, timeout: 5_000 });
+    return path;
+  } catch (error) {
+    return `no screenshot (${error instanceof Error ? error.message : error})`;
+  }
 }

@@ -12,9 +12,8 @@
 import type postgres from "postgres";
 import type { Page } from "playwright-core";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
-import { withPage } from "../_support/browser.ts";
+import { screenshot, withPage } from "../_support/browser.ts";
 import { testSql } from "../_support/db.ts";
-import { PROJECT_ROOT } from "../../scripts/platform/config.ts";
 import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 
 type Sql = postgres.Sql;
@@ -148,19 +147,6 @@ function emailsTo(address: string): Promise<{ subject: string }[]> {
   return resendControl(INBOX_URL).list({ to: address });
 }
 
-/** Saves a screenshot of the page for a failed step; returns where, or why not. */
-async function screenshot(page: Page, step: string): Promise<string> {
-  const dir = `${PROJECT_ROOT}/.local/e2e`;
-  const path = `${dir}/waitlist-${new Date().toISOString().replaceAll(":", "-")}-${step}.png`;
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    await page.screenshot({ path, fullPage: true, timeout: 5_000 });
-    return path;
-  } catch (error) {
-    return `no screenshot (${error instanceof Error ? error.message : error})`;
-  }
-}
-
 Deno.test("a patient on the waitlist books a cancelled slot from the invitation in her inbox, and gets the confirmation email", async () => {
   const sql = testSql();
   const [saved] = await sql`
@@ -253,7 +239,7 @@ Deno.test("a patient on the waitlist books a cancelled slot from the invitation 
         const confirmation = page.frameLocator('iframe[title="HTML part"]').locator("body");
         assertMatch(await confirmation.innerText(), /Your appointment is confirmed\./);
       } catch (error) {
-        const where = await screenshot(page, step.replaceAll(" ", "-"));
+        const where = await screenshot(page, `waitlist-${step.replaceAll(" ", "-")}`);
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`Step "${step}" failed: ${message}\nScreenshot: ${where}`, {
           cause: error,

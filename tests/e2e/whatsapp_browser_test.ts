@@ -8,29 +8,14 @@
  * The test removes its user afterwards (the profile, queue entry and instance row go with it by
  * cascade). On failure, a screenshot of the page goes to `.local/e2e/`.
  */
-import type { Page } from "playwright-core";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
-import { withPage } from "../_support/browser.ts";
+import { screenshot, withPage } from "../_support/browser.ts";
 import { testSql } from "../_support/db.ts";
 import { waitFor } from "../_support/wait.ts";
-import { PROJECT_ROOT } from "../../scripts/platform/config.ts";
 
 const STAND_IN_URL = `${Deno.env.get("EVOLUTION_API_BASE_URL")}/`;
 /** How long a step may wait (the instance is provisioned in about a second). */
 const STEP_TIMEOUT_MS = 15_000;
-
-/** Saves a screenshot of the page for a failed step; returns where, or why not. */
-async function screenshot(page: Page, step: string): Promise<string> {
-  const dir = `${PROJECT_ROOT}/.local/e2e`;
-  const path = `${dir}/whatsapp-${new Date().toISOString().replaceAll(":", "-")}-${step}.png`;
-  try {
-    await Deno.mkdir(dir, { recursive: true });
-    await page.screenshot({ path, fullPage: true, timeout: 5_000 });
-    return path;
-  } catch (error) {
-    return `no screenshot (${error instanceof Error ? error.message : error})`;
-  }
-}
 
 Deno.test("a new user's WhatsApp instance shows its QR code on the stand-in's page, and scanning it opens the instance in the database", async () => {
   const sql = testSql();
@@ -99,7 +84,7 @@ Deno.test("a new user's WhatsApp instance shows its QR code on the stand-in's pa
         await card.getByText("Connected", { exact: true }).waitFor();
         assertEquals(await card.getByRole("img").count(), 0, "no QR code once connected");
       } catch (error) {
-        const where = await screenshot(page, step.replaceAll(" ", "-"));
+        const where = await screenshot(page, `whatsapp-${step.replaceAll(" ", "-")}`);
         const message = error instanceof Error ? error.message : String(error);
         throw new Error(`Step "${step}" failed: ${message}\nScreenshot: ${where}`, {
           cause: error,
