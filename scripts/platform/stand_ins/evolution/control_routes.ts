@@ -152,8 +152,7 @@ export function evolutionControlRoutes(ctx: ControlContext): ControlRoute<Stored
       handle: async ({ name }, { req }) => {
         const inst = named(name);
         if (inst instanceof Response) return inst;
-        const text = await req.clone().text();
-        const body = text.trim() ? await parseBody(req, scanSchema) : {};
+        const body = await parseBody(req, scanSchema, { whenEmpty: {} });
         if (body instanceof Response) return body;
         if (inst.state !== "connecting") {
           return problem(409, `Instance ${name} is ${inst.state}: there is no QR code to scan.`);

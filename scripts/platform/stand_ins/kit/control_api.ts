@@ -62,12 +62,18 @@ function describe(error: z.ZodError): string {
 
 /**
  * Parses a JSON body against `schema`; a 400 Response when it is not valid (for the stand-ins'
- * own control routes too).
+ * own control routes too). With `whenEmpty`, an empty body stands for that value.
  */
-export async function parseBody<T>(req: Request, schema: z.ZodType<T>): Promise<T | Response> {
+export async function parseBody<T>(
+  req: Request,
+  schema: z.ZodType<T>,
+  opts: { whenEmpty?: T } = {},
+): Promise<T | Response> {
   let body: unknown;
   try {
-    body = JSON.parse(await req.text());
+    const text = await req.text();
+    if (opts.whenEmpty !== undefined && !text.trim()) return opts.whenEmpty;
+    body = JSON.parse(text);
   } catch {
     return problem(400, "The body must be JSON.");
   }
