@@ -337,6 +337,19 @@ Deno.test("QR codes rotate to the limit, then the instance is refused and closed
   });
 });
 
+Deno.test("a new QR interval applies to the code each connecting instance is waiting for", async () => {
+  await withStandIn({ behaviour: { qrIntervalMs: 3_600_000 } }, async (h) => {
+    await h.create("slow");
+    assertEquals((await h.ctl.instance("slow"))?.qr?.count, 1);
+    // Waiting an hour for code 2 unless the new interval takes over the pending rotation.
+    await h.ctl.setBehaviour({ qrIntervalMs: 50 });
+    await waitFor(async () => ((await h.ctl.instance("slow"))?.qr?.count ?? 0) >= 3, {
+      what: "codes 2 and 3 at the new interval",
+      timeoutMs: 5_000,
+    });
+  });
+});
+
 Deno.test("webhooks carry Evolution's body and the configured headers, and are retried as Evolution does", async () => {
   await withStandIn({ behaviour: { webhookRetryBaseMs: 10 } }, async (h) => {
     h.hook.answer = (_, body) =>

@@ -86,7 +86,9 @@ function build(
     notOnWhatsApp: new Set(),
     webhooks,
     setBehaviour(patch) {
+      const interval = behaviour.qrIntervalMs;
       behaviour = { ...behaviour, ...patch };
+      if (behaviour.qrIntervalMs !== interval) world.rescheduleRotations();
       return behaviour;
     },
   };

@@ -290,9 +290,29 @@ export class EvolutionWorld {
     this.emit(inst, "qrcode.updated", {
       qrcode: { instance: inst.name, pairingCode: null, code, base64 },
     });
+    this.#scheduleRotation(inst, session);
+  }
+
+  /** The next code of the session, one `qrIntervalMs` from now. */
+  #scheduleRotation(inst: Instance, session: number): void {
+    const rt = this.#rt(inst);
+    clearTimeout(rt.timer);
     rt.timer = setTimeout(() => {
       this.#rotate(inst, session).catch((error) => this.#fail(inst, error));
-    }, behaviour.qrIntervalMs);
+    }, this.#opts.behaviour().qrIntervalMs);
+  }
+
+  /**
+   * The QR interval changed: every instance waiting for its next code gets it one new interval
+   * from now (not after the interval it was waiting for).
+   */
+  rescheduleRotations(): void {
+    for (const inst of this.#instances.values()) {
+      const rt = this.#runtime.get(inst.name);
+      if (rt?.timer !== undefined && inst.state === "connecting") {
+        this.#scheduleRotation(inst, rt.session);
+      }
+    }
   }
 
   #fail(inst: Instance, error: unknown): void {
