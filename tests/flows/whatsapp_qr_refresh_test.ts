@@ -2,7 +2,8 @@
  * `refresh-qr-codes`, the fallback for QR codes no webhook brought, on the real local platform:
  * only the cron secret (or the service key) may call it; an instance still connecting whose code
  * is older than `qr_refresh_after` gets a fresh one from the stand-in's `GET /instance/connect`,
- * and one that turns out to be open is recorded as open.
+ * one that turns out to be open is recorded as open, and one Evolution no longer has is recorded as
+ * deleted (it stops being due).
  */
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import {
@@ -28,12 +29,31 @@ Deno.test("refresh-qr-codes fetches a code for instances whose code is stale, an
 
     const stale = await t.signUp("Stale");
     const opened = await t.signUp("Opened");
+    const gone = await t.signUp("Gone");
     await t.waitForInstance(stale.id);
     await t.waitForInstance(opened.id);
+    await t.waitForInstance(gone.id);
     await evolution.scan((await credentialsOf(t.sql, opened.id)).instance_name, {});
     await t.waitForInstance(opened.id, (row) => row.instance_status === "open");
-    // Both look stale and connecting, as if their webhooks had been lost.
-    for (const id of [stale.id, opened.id]) {
+    // Evolution loses one instance without telling us (its webhook off, then deleted there).
+    const goneName = (await credentialsOf(t.sql, gone.id)).instance_name;
+    const apiKey = { apikey: Deno.env.get("EVOLUTION_API_KEY")! };
+    const evolutionUrl = Deno.env.get("EVOLUTION_API_BASE_URL");
+    const off = await fetch(`${evolutionUrl}/webhook/set/${goneName}`, {
+      method: "POST",
+      headers: { ...apiKey, "content-type": "application/json" },
+      body: JSON.stringify({
+        webhook: { enabled: false, url: "http://127.0.0.1:9/none" },
+      }),
+    });
+    assertEquals(off.status, 201, await off.text());
+    const deleted = await fetch(`${evolutionUrl}/instance/delete/${goneName}`, {
+      method: "DELETE",
+      headers: apiKey,
+    });
+    assertEquals(deleted.status, 200, await deleted.text());
+    // All three look stale and connecting, as if their webhooks had been lost.
+    for (const id of [stale.id, opened.id, gone.id]) {
       await t.sql`update public.evolution_instances
         set qr_code = null, qr_code_text = null, instance_status = 'connecting',
             last_qr_update = now() - interval '1 hour'
@@ -42,10 +62,19 @@ Deno.test("refresh-qr-codes fetches a code for instances whose code is stale, an
 
     const answer = await refreshQrCodes();
     assertEquals(answer.status, 200, answer.text);
-    assert(answer.body.checked >= 2, answer.text);
+    assert(answer.body.checked >= 3, answer.text);
     assert(answer.body.refreshed >= 1, answer.text);
     assert(answer.body.connected >= 1, answer.text);
-    assertEquals(Object.keys(answer.body).sort(), ["checked", "connected", "failed", "refreshed"]);
+    assert(answer.body.gone >= 1, answer.text);
+    assertEquals(Object.keys(answer.body).sort(), [
+      "checked",
+      "connected",
+      "failed",
+      "gone",
+      "refreshed",
+    ]);
+    const lost = await instanceRow(t.sql, gone.id);
+    assertEquals([lost?.status, lost?.instance_status], ["deleted", "close"]);
 
     const fresh = await instanceRow(t.sql, stale.id);
     assertMatch(fresh?.qr_code ?? "", /^data:image\/png;base64,/);
@@ -58,7 +87,7 @@ Deno.test("refresh-qr-codes fetches a code for instances whose code is stale, an
     assertEquals(next.status, 200, next.text);
     const due = await t.sql`select instance_name from public.whatsapp_qr_due()`;
     const names = new Set(due.map((d) => d.instance_name));
-    for (const id of [stale.id, opened.id]) {
+    for (const id of [stale.id, opened.id, gone.id]) {
       assertEquals(names.has((await credentialsOf(t.sql, id)).instance_name), false);
     }
   } finally {

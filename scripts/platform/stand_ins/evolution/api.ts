@@ -149,7 +149,9 @@ function webhookErrors(hook: unknown, requireEnabled: boolean): string[] {
   ) {
     errors.push("webhook.headers is not an object of strings");
   }
-  if (!Array.isArray(h.events)) {
+  if (h.events === undefined && h.enabled === false) {
+    // A disabled webhook stores no events: Evolution does not read the list.
+  } else if (!Array.isArray(h.events)) {
     errors.push("webhook.events must be an array of event names");
   } else {
     h.events.forEach((event, i) => {
@@ -165,7 +167,7 @@ function webhookErrors(hook: unknown, requireEnabled: boolean): string[] {
 function storeWebhook(ctx: ApiContext, inst: Instance, h: Json): WebhookRow {
   const now = new Date().toISOString();
   const enabled = h.enabled !== false;
-  const events = h.events as string[];
+  const events = (h.events ?? []) as string[];
   inst.webhook = {
     id: inst.webhook?.id ?? crypto.randomUUID(),
     url: h.url as string,

@@ -53,6 +53,17 @@ export class NotOnWhatsAppError extends PermanentJobError {
   }
 }
 
+/**
+ * Evolution has no instance of that name (404 "… does not exist"): it was deleted there, or a
+ * test server was reset. No retry brings it back; the user can ask for a new one.
+ */
+export class InstanceNotFoundError extends PermanentJobError {
+  override name = "InstanceNotFoundError";
+  constructor(message: string, readonly instanceName: string) {
+    super(message);
+  }
+}
+
 /** The integration every instance uses: WhatsApp Web through Baileys, paired by QR code. */
 const INTEGRATION = "WHATSAPP-BAILEYS";
 
@@ -388,7 +399,10 @@ export class EvolutionClient {
       }
       throw new RetryLaterError(`${what} failed without an answer: ${errorText(error)}`);
     }
-    if (status === 404 && opts.absentOn404 && isAbsent(body)) return null;
+    if (status === 404 && isAbsent(body)) {
+      if (opts.absentOn404) return null;
+      throw new InstanceNotFoundError(`${what} answered 404: ${body.slice(0, 300)}`, call.instance);
+    }
     if (status < 200 || status >= 300) {
       const failure = httpFailure(what, status, headers, body);
       throw refine?.(status, failure.message, body) ?? failure;
