@@ -242,6 +242,30 @@ export async function refreshQrCodes(): Promise<Answer> {
   return await answer(res);
 }
 
+/**
+ * Evolution loses an instance without telling us: its webhook is switched off, then it is
+ * deleted on the stand-in (no `remove.instance` event reaches the database).
+ */
+export async function loseOnEvolution(instanceName: string): Promise<void> {
+  const base = env("EVOLUTION_API_BASE_URL");
+  const apikey = env("EVOLUTION_API_KEY");
+  const off = await fetch(`${base}/webhook/set/${instanceName}`, {
+    method: "POST",
+    headers: { apikey, "content-type": "application/json" },
+    body: JSON.stringify({ webhook: { enabled: false, url: "http://127.0.0.1:9/none" } }),
+  });
+  if (off.status !== 201) {
+    throw new Error(`webhook/set answered ${off.status}: ${await off.text()}`);
+  }
+  const deleted = await fetch(`${base}/instance/delete/${instanceName}`, {
+    method: "DELETE",
+    headers: { apikey },
+  });
+  if (deleted.status !== 200) {
+    throw new Error(`instance/delete answered ${deleted.status}: ${await deleted.text()}`);
+  }
+}
+
 /** One WhatsApp test's connection, with the flow's readers and waits bound to it. */
 export interface WhatsAppTest {
   sql: Sql;

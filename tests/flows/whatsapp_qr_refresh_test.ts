@@ -10,6 +10,7 @@ import {
   credentialsOf,
   evolution,
   instanceRow,
+  loseOnEvolution,
   REFRESH_URL,
   refreshQrCodes,
   startWhatsAppTest,
@@ -36,22 +37,7 @@ Deno.test("refresh-qr-codes fetches a code for instances whose code is stale, an
     await evolution.scan((await credentialsOf(t.sql, opened.id)).instance_name, {});
     await t.waitForInstance(opened.id, (row) => row.instance_status === "open");
     // Evolution loses one instance without telling us (its webhook off, then deleted there).
-    const goneName = (await credentialsOf(t.sql, gone.id)).instance_name;
-    const apiKey = { apikey: Deno.env.get("EVOLUTION_API_KEY")! };
-    const evolutionUrl = Deno.env.get("EVOLUTION_API_BASE_URL");
-    const off = await fetch(`${evolutionUrl}/webhook/set/${goneName}`, {
-      method: "POST",
-      headers: { ...apiKey, "content-type": "application/json" },
-      body: JSON.stringify({
-        webhook: { enabled: false, url: "http://127.0.0.1:9/none" },
-      }),
-    });
-    assertEquals(off.status, 201, await off.text());
-    const deleted = await fetch(`${evolutionUrl}/instance/delete/${goneName}`, {
-      method: "DELETE",
-      headers: apiKey,
-    });
-    assertEquals(deleted.status, 200, await deleted.text());
+    await loseOnEvolution((await credentialsOf(t.sql, gone.id)).instance_name);
     // All three look stale and connecting, as if their webhooks had been lost.
     for (const id of [stale.id, opened.id, gone.id]) {
       await t.sql`update public.evolution_instances

@@ -13,6 +13,7 @@ import {
   credentialsOf,
   evolution,
   instanceRow,
+  loseOnEvolution,
   startWhatsAppTest,
   userJwt,
   WEBHOOK_URL,
@@ -158,6 +159,13 @@ Deno.test("the settings actions ask for a code, set the webhook, log out, delete
     assertEquals((await act("qr", 503)).body.error.code, "evolution_unavailable");
     await evolution.faults.add({ action: "status", status: 401, count: 1 });
     assertEquals((await act("qr", 502)).body.error.code, "evolution_refused");
+
+    // Deleted on Evolution without our knowing: 409 instance_gone, recorded as deleted.
+    await loseOnEvolution(name);
+    assertEquals((await act("qr", 409)).body.error.code, "instance_gone");
+    assertEquals((await instanceRow(t.sql, user.id))?.status, "deleted");
+    await act("create");
+    await t.waitForInstance(user.id, (row) => row.status === "created");
 
     const deleted = await act("delete");
     assertEquals(deleted.body.instance.status, "deleted");

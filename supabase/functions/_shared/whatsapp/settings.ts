@@ -20,12 +20,16 @@
  *
  * Errors (JSON, `{error: {code, message}}`): 401 without a user's JWT, 400 for a body that is not
  * `{action}` with a known action, 409 when the action needs an instance and there is none (or it
- * is not connected, for `logout`), 502 when Evolution refuses, 503 when Evolution or the database
- * cannot be reached (try again).
+ * is not connected, for `logout`; or Evolution no longer has it, `instance_gone`, which records
+ * it deleted), 502 when Evolution refuses, 503 when Evolution or the database cannot be reached
+ * (try again).
  */
 import { z } from "zod";
 import { PermanentJobError, RetryLaterError } from "../jobs/errors.ts";
-import type { EvolutionClient } from "../providers/whatsapp/evolution_client.ts";
+import {
+  type EvolutionClient,
+  InstanceNotFoundError,
+} from "../providers/whatsapp/evolution_client.ts";
 import type { DbClient } from "../runtime/client.ts";
 import { errorText, log } from "../runtime/log.ts";
 import { errorResponse, jsonResponse, readJsonBody } from "../runtime/responses.ts";
@@ -99,6 +103,14 @@ function evolutionError(error: unknown, what: string): SettingsError {
       after === undefined ? {} : { "retry-after": String(Math.ceil(after)) },
     );
   }
+  if (error instanceof InstanceNotFoundError) {
+    return new SettingsError(
+      409,
+      "instance_gone",
+      `Evolution API no longer has your instance, so it could not ${what}: ask for a new one ` +
+        'with {"action": "create"}.',
+    );
+  }
   if (error instanceof PermanentJobError) {
     if (/not connected/i.test(error.message)) {
       return new SettingsError(409, "not_connected", `The instance is not connected: ${what}.`);
@@ -143,6 +155,24 @@ async function act(
     return { status: request.status, job_id: request.job_id };
   }
   const access = await accessOf(deps, userId);
+  try {
+    return await actOn(deps, userId, action, access, context);
+  } catch (error) {
+    // Deleted on Evolution without our knowing: recorded, so that "create" can start again.
+    if (error instanceof SettingsError && error.code === "instance_gone") {
+      await instanceRemoved(deps.service, userId, "deleted");
+    }
+    throw error;
+  }
+}
+
+async function actOn(
+  deps: SettingsDeps,
+  userId: string,
+  action: Exclude<SettingsAction, "create">,
+  access: InstanceAccess,
+  context: string,
+): Promise<Record<string, unknown>> {
   const name = access.instance_name;
   switch (action) {
     case "qr": {
