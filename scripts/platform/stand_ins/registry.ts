@@ -2,12 +2,14 @@
  * The stand-ins the local platform runs for the SaaS the functions call, in one list: for each,
  * its port (an offset from `saasPortBase`), how it is configured from `.env`, the variables it
  * gives functions and tests, and whether the dev profile keeps what it stored across restarts.
- * start.ts starts them in this order; the dev command prints their pages. Resend (email) and
- * the Evolution API (WhatsApp) are here; a new stand-in is one more entry.
+ * start.ts starts them in this order; the dev command prints their pages. Resend (email), the
+ * Evolution API (WhatsApp) and a receiver of signed webhooks are here; a new stand-in is one more
+ * entry.
  */
 import type { Profile } from "../config.ts";
 import { startEvolutionStandIn } from "./evolution/server.ts";
 import { DEFAULT_REQUESTS_PER_SECOND, startResendStandIn } from "./resend/server.ts";
+import { startWebhookReceiverStandIn } from "./webhook_receiver/server.ts";
 
 /** The API key the Resend stand-in accepts when `.env` sets none. Local only. */
 export const LOCAL_RESEND_API_KEY = "re_local_stand_in_not_a_real_key";
@@ -126,8 +128,33 @@ const evolution = {
   },
 } as const satisfies RegisteredStandIn;
 
+/**
+ * The webhook receiver (customers' endpoints, such as an automation service): no key, as the
+ * signature is the credential; it gives `WEBHOOK_RECEIVER_URL`. Endpoints get their secrets
+ * through its control API. The dev profile keeps its deliveries in `webhook_deliveries.jsonl`.
+ */
+const webhookReceiver = {
+  name: "webhook_receiver",
+  portOffset: 2,
+  page: { label: "Webhooks", path: "/" },
+  devPersistFile: "webhook_deliveries.jsonl",
+  profileDefaults: {},
+  async start({ port, persistPath, log }) {
+    const running = await startWebhookReceiverStandIn({ port, persistPath, log });
+    return {
+      url: running.url,
+      env: { WEBHOOK_RECEIVER_URL: running.url },
+      stop: running.stop,
+    };
+  },
+} as const satisfies RegisteredStandIn;
+
 /** Every stand-in the platform runs, in start order. */
-export const STAND_INS = [resend, evolution] as const satisfies readonly RegisteredStandIn[];
+export const STAND_INS = [
+  resend,
+  evolution,
+  webhookReceiver,
+] as const satisfies readonly RegisteredStandIn[];
 
 /** The name of a registered stand-in. */
 export type StandInName = typeof STAND_INS[number]["name"];
