@@ -208,7 +208,7 @@ Deno.test("a second delivery of one webhook-id is a duplicate at that endpoint o
   });
 });
 
-Deno.test("faults apply per endpoint path: 410, 503 with retry-after, and a hang released by a reset", async () => {
+Deno.test("faults apply per endpoint path: 410, 503 and 429 with retry-after, a fraction, and a hang released by a reset", async () => {
   await withReceiver({}, async ({ ctl }) => {
     const secret = newSecret();
     await ctl.setSecrets("gone", [secret]);
@@ -231,12 +231,22 @@ Deno.test("faults apply per endpoint path: 410, 503 with retry-after, and a hang
     assertEquals((await ctl.list()).length, 2, "faulted calls are counted, not recorded");
     assertEquals((await ctl.stats()).requests_faulted, 4);
 
+    await ctl.faults.add({ action: "status", status: 500, fraction: 0.5, path: "/hooks/half" });
+    const statuses = [];
+    for (let i = 0; i < 4; i++) {
+      const res = await deliver(ctl, "half", signed([secret]));
+      statuses.push(res.status);
+      await res.body?.cancel();
+    }
+    assertEquals(statuses, [200, 500, 200, 500], "a fraction fault spreads evenly");
+    await ctl.faults.clear();
+
     await ctl.faults.add({ action: "hang", path: "/hooks/dead" });
     const hanging = deliver(ctl, "dead", signed([secret]));
     await waitFor(async () => (await ctl.stats()).requests_in_flight === 1, {
       what: "the hanging delivery to arrive",
     });
-    assertEquals(await ctl.reset(), 2);
+    assertEquals(await ctl.reset(), 4);
     const released = await hanging;
     assertEquals(released.status, 503);
     await released.body?.cancel();
