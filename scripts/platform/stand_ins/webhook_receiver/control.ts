@@ -4,7 +4,8 @@
  *
  * ```ts
  * const receiver = webhookReceiverControl(Deno.env.get("WEBHOOK_RECEIVER_URL")!);
- * await receiver.setSecrets("pabbly", ["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"]);
+ * const secret = `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(24))))}`;
+ * await receiver.setSecrets("pabbly", [secret]);
  * // ... deliver to receiver.hookUrl("pabbly") ...
  * const [delivery] = await receiver.list({ endpoint: "pabbly" });
  * const { messages, duplicates } = await receiver.endpoint("pabbly");

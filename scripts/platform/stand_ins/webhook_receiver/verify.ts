@@ -48,7 +48,7 @@ const FAILURES: Record<string, VerificationFailure> = {
  * Verifies a raw body and its headers against an endpoint's secrets, oldest first.
  *
  * @example
- * const result = verifyDelivery(["whsec_MfKQ9r8GKYqrTwjUPD8ILPZIo2LaLaSw"], headers, body);
+ * const result = verifyDelivery([endpointSecret], headers, body); // endpointSecret: "whsec_…"
  * if (!result.verified) console.log(result.failure);
  */
 export function verifyDelivery(
