@@ -5,9 +5,11 @@
 -- second run within the window notifies nothing, after it again), the exclusion constraint
 -- refusing a direct second insert (23P01), the limit, and the two operators' views.
 begin;
-select plan(43);
+select plan(44);
 
--- Only this file's tickets and endpoints (the deletions are rolled back with the rest).
+-- Only this file's tickets and endpoints (the deletions are rolled back with the rest). The
+-- webhooks queue counts as woken already: the messages' jobs call nothing.
+set local jobs.woken_queues = ',webhooks,';
 delete from public.webhook_notifications;
 delete from public.tickets;
 delete from public.webhook_endpoints;
@@ -124,6 +126,12 @@ select results_eq(
                   (values ('ticket:%s', 1), ('ticket:%s', 2)) t(s, o) order by o, e$$,
          :'by_type', :'everything', :past_received, :past_diagnostic),
   'each notification''s event has one ticket.overdue message per subscribed, enabled endpoint (not the disabled one, not the other type), subject ticket:<id>'
+);
+select is(
+  (select count(*)::int from jobs.jobs j join public.webhook_messages m on j.dedupe_key = m.id
+   where j.queue = 'webhooks' and j.subject = 'endpoint:' || m.endpoint_id),
+  4,
+  'each message has its delivery job on the webhooks queue'
 );
 
 -- ---------------------------------------------------------------------------------------------
