@@ -56,7 +56,10 @@ interface AttemptRow {
   next_attempt_at: Date | null;
   error: string | null;
   response_excerpt: string | null;
-  /** next_attempt_at - started_at, in seconds. */
+  /**
+   * next_attempt_at - started_at, in whole seconds: SQL counts the delay from its `p_now` (when
+   * the attempt is recorded), a few milliseconds after the attempt started.
+   */
   delay: number | null;
 }
 
@@ -122,7 +125,7 @@ class WebhooksTest {
     return await this.sql<AttemptRow[]>`
       select attempt, started_at, response_status, outcome, next_attempt_at, error,
              response_excerpt,
-             extract(epoch from next_attempt_at - started_at)::float8 as delay
+             round(extract(epoch from next_attempt_at - started_at))::int as delay
       from public.webhook_attempts where message_id = ${id} order by attempt`;
   }
 
