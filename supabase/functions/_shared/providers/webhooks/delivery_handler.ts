@@ -101,8 +101,8 @@ export function webhookDeliveryHandler(deps: DeliveryHandlerDeps = {}) {
     const store = storeOf(ctx.client);
     const start = await store.start(messageId);
     const where = (attempt: number | null | undefined) =>
-      `job ${job.id}, message ${messageId}, endpoint ${endpoint}, attempt ${attempt ?? "?"}` +
-      ` (job attempt ${job.attempts})`;
+      `job ${job.id}, message ${messageId}, endpoint ${endpoint}, attempt ${attempt ?? "?"}, ` +
+      `job attempt ${job.attempts}`;
 
     if (start.action === "skip") {
       log.debug("webhook skipped", { job_id: job.id, message_id: messageId, reason: start.reason });
