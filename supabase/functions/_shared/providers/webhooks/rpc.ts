@@ -125,7 +125,7 @@ export interface SqlDeliveryStoreOptions {
   now?: () => Date;
   /** Most messages in one call (default 500). */
   maxBatch?: number;
-  /** Calls of each function under way at once (default 4). */
+  /** Calls of each function under way at once (default 2: fewer, larger calls). */
   maxInFlight?: number;
 }
 
@@ -137,7 +137,7 @@ export function sqlDeliveryStore(
   client: DbClient | (() => DbClient),
   opts: SqlDeliveryStoreOptions = {},
 ): DeliveryStore {
-  const batching = { maxBatch: opts.maxBatch ?? 500, maxInFlight: opts.maxInFlight ?? 4 };
+  const batching = { maxBatch: opts.maxBatch ?? 500, maxInFlight: opts.maxInFlight ?? 2 };
   const clientOf = typeof client === "function" ? client : () => client;
   const starts = new Batcher<string, DeliveryStart>(
     (ids) => startDeliveries(clientOf(), ids, opts.now?.()),
