@@ -6,7 +6,13 @@
  * create, list, get, update, disable, enable, rotate (both secrets sign during the overlap), a
  * test event and its job, messages with their attempts, replay, recover, delete.
  */
-import { assert, assertEquals, assertMatch, assertRejects } from "../_support/assert.ts";
+import {
+  assert,
+  assertEquals,
+  assertInstanceOf,
+  assertMatch,
+  assertRejects,
+} from "../_support/assert.ts";
 import { signLocalJwt } from "../../scripts/platform/keys.ts";
 import { userClient } from "../../supabase/functions/_shared/runtime/client.ts";
 import { RpcError } from "../../supabase/functions/_shared/runtime/rpc.ts";
@@ -81,7 +87,8 @@ Deno.test("only a signed-in admin may manage webhook endpoints, and SQL refuses 
         () => createEndpoint(asMember, { url }, "member creates"),
       ]
     ) {
-      const error = await assertRejects(call, RpcError);
+      const error = await assertRejects(call);
+      assertInstanceOf(error, RpcError);
       assertEquals(error.code, "42501", error.message);
     }
     const [{ count }] = await t.sql<{ count: number }[]>`
@@ -281,6 +288,10 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
     ]);
     row = (await endpointRow(t.sql, id))!;
     assert(!row.enabled && row.disabled_at !== null, "disabled in SQL");
+    // SQL refuses what zod cannot know: a test event to a disabled endpoint (22023 → 400).
+    const refused = await t.call(t.admin, "POST", `/endpoints/${id}/test`);
+    assertEquals([refused.status, refused.body.error.code], [400, "invalid_request"], refused.text);
+    assertMatch(refused.body.error.message, /is disabled \(Maintenance window\)/);
     const enabled = await t.call(t.admin, "POST", `/endpoints/${id}/enable`);
     assertEquals(enabled.status, 200, enabled.text);
     assertEquals([enabled.body.enabled, enabled.body.disabled_at, enabled.body.disabled_reason], [
@@ -344,7 +355,7 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
     assertEquals([early.status, early.body.error.code], [400, "invalid_request"], early.text);
 
     // The receiver answers 410: the message fails and the endpoint is disabled at once.
-    assertEquals((await attemptAsWorker(t.sql, messageId, 410)).outcome, "failed");
+    assertEquals((await attemptAsWorker(t.sql, messageId, 410)).outcome, "endpoint_disabled");
     const gone = await t.call(t.admin, "GET", `/endpoints/${id}`);
     assertEquals(gone.body.enabled, false, gone.text);
     assertMatch(gone.body.disabled_reason, /410/);
@@ -356,7 +367,7 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
     const [attempt] = failed.body.messages[0].attempts;
     assertEquals(
       [attempt.attempt, attempt.response_status, attempt.outcome],
-      [1, 410, "failed"],
+      [1, 410, "endpoint_disabled"],
       failed.text,
     );
     assertEquals(typeof attempt.duration_ms, "number");
@@ -380,13 +391,16 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
     const delivered = await t.call(t.admin, "GET", `/messages/${messageId}`);
     assertEquals(
       [delivered.body.status, delivered.body.attempts.map((a: { outcome: string }) => a.outcome)],
-      ["delivered", ["failed", "delivered"]],
+      ["delivered", ["endpoint_disabled", "delivered"]],
       delivered.text,
     );
 
     // Recover: every failed message since a time goes again; none before it.
     const second410 = await t.call(t.admin, "POST", `/endpoints/${id}/test`);
-    assertEquals((await attemptAsWorker(t.sql, second410.body.id, 410)).outcome, "failed");
+    assertEquals(
+      (await attemptAsWorker(t.sql, second410.body.id, 410)).outcome,
+      "endpoint_disabled",
+    );
     await t.call(t.admin, "POST", `/endpoints/${id}/enable`);
     const future = new Date(Date.now() + 3600_000).toISOString();
     const nothing = await t.call(t.admin, "POST", `/endpoints/${id}/recover`, { since: future });
