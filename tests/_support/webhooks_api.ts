@@ -2,14 +2,16 @@
  * Fixtures for the tests of the `webhooks` management API on the running test platform: JWTs of
  * an admin and of a signed-in member who is not one (signed with the local secret, as Supabase
  * Auth would give them, `app_metadata.role` included), a caller of the function with any token,
- * method and body, fresh `whsec_` secrets, and SQL reads of what the API did (the endpoint row
- * and its Vault secrets, a message and its job). `done()` deletes the endpoints a test created
- * (their messages and attempts go with them, their Vault secrets too) and closes the connection.
+ * method and body, fresh `whsec_` secrets, SQL reads of what the API did (the endpoint row and
+ * its Vault secrets, a message and its job) and waits for the delivery worker
+ * (`deliver-webhooks`) to settle a message. `done()` clears the receiver stand-in's faults,
+ * deletes the endpoints a test created (their messages and attempts go with them, their Vault
+ * secrets too) and closes the connection.
  *
  * ```ts
  * const t = await startWebhooksApiTest();
  * try {
- *   const created = await t.call(t.admin, "POST", "/endpoints", { url: t.receiverUrl("a") });
+ *   const created = await t.call(t.admin, "POST", "/endpoints", { url: t.receiverUrl("a").url });
  * } finally {
  *   await t.done();
  * }
@@ -22,6 +24,7 @@ import {
   webhookReceiverControl,
 } from "../../scripts/platform/stand_ins/webhook_receiver/control.ts";
 import { testSql } from "./db.ts";
+import { waitFor, type WaitOptions } from "./wait.ts";
 
 function env(name: string): string {
   const value = Deno.env.get(name);
@@ -130,6 +133,9 @@ export async function messageRow(
   return row;
 }
 
+/** Job states that mean the worker has not finished with the job. */
+const UNFINISHED = new Set(["waiting", "running", "retrying"]);
+
 /** A test's connection, its users and the endpoints it created. */
 export interface WebhooksApiTest {
   sql: postgres.Sql;
@@ -142,7 +148,14 @@ export interface WebhooksApiTest {
   call(token: string | null, method: string, path: string, body?: unknown): Promise<Answer>;
   /** A receiver stand-in URL of a fresh name for this test (`/hooks/<prefix>-<random>`). */
   receiverUrl(prefix: string): { name: string; url: string };
-  /** Deletes the test's endpoints and closes the connection. */
+  /** Waits for `probe` to hold (10 s by default). */
+  until(probe: () => Promise<boolean>, opts?: WaitOptions): Promise<void>;
+  /**
+   * Waits for a message to reach `status` with no unfinished job (the delivery worker is done
+   * with it); answers its row.
+   */
+  untilMessage(id: string, status: string, opts?: WaitOptions): Promise<postgres.Row>;
+  /** Clears the receiver's faults, deletes the test's endpoints, closes the connection. */
   done(): Promise<void>;
 }
 
@@ -165,8 +178,18 @@ export async function startWebhooksApiTest(): Promise<WebhooksApiTest> {
       const name = `${prefix}-${crypto.randomUUID().slice(0, 8)}`;
       return { name, url: receiver.hookUrl(name) };
     },
+    async until(probe, opts) {
+      await waitFor(probe, opts);
+    },
+    async untilMessage(id, status, opts) {
+      return await waitFor(async () => {
+        const row = await messageRow(sql, id);
+        return row?.status === status && !UNFINISHED.has(row.job_state) ? row : undefined;
+      }, { what: `message ${id} ${status}`, ...opts });
+    },
     async done() {
       try {
+        await receiver.faults.clear();
         if (created.size) {
           await sql`
             with gone as (
@@ -182,71 +205,4 @@ export async function startWebhooksApiTest(): Promise<WebhooksApiTest> {
     },
   };
   return t;
-}
-
-/** What the engine's SQL decided for one attempt the test made as the worker. */
-export interface WorkerOutcome {
-  outcome: string;
-  job_state: string;
-}
-
-/**
- * Does what the delivery worker does for one message, with the engine's own SQL and without
- * HTTP: claims the message's job (queue `webhooks`), starts the delivery
- * (`webhook_deliveries_start`), records an attempt answered `status`
- * (`webhook_deliveries_record`), and reports the job as the outcome says. For tests of the
- * management API that must not depend on the delivery worker; throws when the job cannot be
- * claimed (a worker took it) or SQL does not say `send`.
- */
-export async function attemptAsWorker(
-  sql: postgres.Sql,
-  messageId: string,
-  status: number,
-): Promise<WorkerOutcome> {
-  const worker = `webhooks-api-test-${crypto.randomUUID().slice(0, 8)}`;
-  const [message] = await sql<{ job_id: string }[]>`
-    select job_id::text from public.webhook_messages where id = ${messageId}`;
-  if (!message?.job_id) throw new Error(`Message ${messageId} has no job`);
-  // Claims every claimable job of the queue: in this test file, only the test's own.
-  const claimed = await sql<{ id: string; attempts: number }[]>`
-    select id::text, attempts from public.job_claim('webhooks', ${worker}, 100)`;
-  const job = claimed.find((j) => j.id === message.job_id);
-  const others = claimed.filter((j) => j !== job).map((j) => ({
-    id: Number(j.id),
-    ok: false,
-    error: "claimed by the webhooks API test by mistake",
-    retry_after_seconds: 0,
-  }));
-  if (others.length) await sql`select public.job_report(${worker}, ${sql.json(others)})`;
-  if (!job) throw new Error(`Job ${message.job_id} of message ${messageId} was not claimable`);
-  const [{ start }] = await sql<{ start: { action: string; attempt: number }[] }[]>`
-    select public.webhook_deliveries_start(array[${messageId}]::text[]) as start`;
-  if (start[0]?.action !== "send") {
-    throw new Error(`Message ${messageId}: SQL says ${JSON.stringify(start[0])}, not send`);
-  }
-  const [{ recorded }] = await sql<{ recorded: { outcome: string }[] }[]>`
-    select public.webhook_deliveries_record(${
-    sql.json([{
-      message_id: messageId,
-      job_id: Number(job.id),
-      job_attempt: job.attempts,
-      attempt: start[0].attempt,
-      started_at: new Date().toISOString(),
-      duration_ms: 7,
-      status,
-      response_excerpt: `answered ${status} by the test`,
-      error: null,
-      retry_after_seconds: null,
-    }])
-  }) as recorded`;
-  const outcome = recorded[0].outcome;
-  const report = outcome === "delivered" ? { id: Number(job.id), ok: true, result: { outcome } } : {
-    id: Number(job.id),
-    ok: false,
-    error: `answered ${status}`,
-    permanent: outcome === "failed" || outcome === "endpoint_disabled",
-  };
-  const [{ state }] = await sql<{ state: string }[]>`
-    select state::text from public.job_report(${worker}, ${sql.json([report])})`;
-  return { outcome, job_state: state };
 }

@@ -18,10 +18,10 @@ import { userClient } from "../../supabase/functions/_shared/runtime/client.ts";
 import { RpcError } from "../../supabase/functions/_shared/runtime/rpc.ts";
 import { createEndpoint, listEndpoints } from "../../supabase/functions/_shared/webhooks/rpc.ts";
 import {
-  attemptAsWorker,
   endpointRow,
   messageRow,
   newSecret,
+  receiver,
   startWebhooksApiTest,
 } from "../_support/webhooks_api.ts";
 
@@ -334,7 +334,13 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
       select count(*)::int as kept from vault.secrets where id = ${firstId}`;
     assertEquals(kept, 0);
 
-    // A test event: a message for this endpoint only, with its job on the webhooks queue.
+    // A test event: a message for this endpoint only, with its job on the webhooks queue. The
+    // receiver holds the delivery back, so its job is still running: SQL refuses a replay
+    // (22023 → 400).
+    const movedName = new URL(moved).pathname.split("/").at(-1)!;
+    const hookPath = `/hooks/${movedName}`;
+    await receiver.setSecrets(movedName, [third.body.secret]);
+    await receiver.faults.add({ action: "delay", delay_ms: 60_000, path: hookPath });
     const sent = await t.call(t.admin, "POST", `/endpoints/${id}/test`);
     assertEquals(sent.status, 202, sent.text);
     const messageId: string = sent.body.id;
@@ -350,34 +356,21 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
       id,
       t.adminId,
     ]);
-    // Its job is under way: SQL refuses a replay (22023 → 400).
+    await t.until(async () => (await messageRow(t.sql, messageId))?.job_state === "running", {
+      what: `the job of ${messageId} running`,
+    });
     const early = await t.call(t.admin, "POST", `/messages/${messageId}/replay`);
     assertEquals([early.status, early.body.error.code], [400, "invalid_request"], early.text);
+    assertMatch(early.body.error.message, /is still being delivered/);
+    // Let it go: delivered, verified by the receiver with the endpoint's secret.
+    await receiver.faults.clear();
+    await t.untilMessage(messageId, "delivered");
+    const [received] = await receiver.list({ endpoint: movedName });
+    assertEquals([received?.webhook_id, received?.verified], [messageId, true]);
 
-    // The receiver answers 410: the message fails and the endpoint is disabled at once.
-    assertEquals((await attemptAsWorker(t.sql, messageId, 410)).outcome, "endpoint_disabled");
-    const gone = await t.call(t.admin, "GET", `/endpoints/${id}`);
-    assertEquals(gone.body.enabled, false, gone.text);
-    assertMatch(gone.body.disabled_reason, /410/);
-
-    // Messages with their attempts, filtered by status; one message by id.
-    const failed = await t.call(t.admin, "GET", `/endpoints/${id}/messages?status=failed`);
-    assertEquals(failed.status, 200, failed.text);
-    assertEquals(failed.body.messages.map((m: { id: string }) => m.id), [messageId]);
-    const [attempt] = failed.body.messages[0].attempts;
-    assertEquals(
-      [attempt.attempt, attempt.response_status, attempt.outcome],
-      [1, 410, "endpoint_disabled"],
-      failed.text,
-    );
-    assertEquals(typeof attempt.duration_ms, "number");
-    const none = await t.call(t.admin, "GET", `/endpoints/${id}/messages?status=pending`);
-    assertEquals(none.body.messages, [], none.text);
-    const one = await t.call(t.admin, "GET", `/messages/${messageId}`);
-    assertEquals([one.status, one.body.status, one.body.attempts.length], [200, "failed", 1]);
-
-    // Enable, replay: the same webhook-id, a new job; delivered this time.
-    await t.call(t.admin, "POST", `/endpoints/${id}/enable`);
+    // Replay while the receiver answers 410: the same webhook-id fails, the endpoint is
+    // disabled at once; the attempts show both.
+    await receiver.faults.add({ action: "status", status: 410, path: hookPath });
     const replayed = await t.call(t.admin, "POST", `/messages/${messageId}/replay`);
     assertEquals([replayed.status, replayed.body.id, replayed.body.status], [
       202,
@@ -386,38 +379,57 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
     ], replayed.text);
     const again = (await messageRow(t.sql, messageId))!;
     assert(again.job_id !== message.job_id, "a new job");
-    assertEquals([again.job_dedupe_key, again.job_state], [messageId, "waiting"]);
-    assertEquals((await attemptAsWorker(t.sql, messageId, 200)).outcome, "delivered");
-    const delivered = await t.call(t.admin, "GET", `/messages/${messageId}`);
+    assertEquals(again.job_dedupe_key, messageId);
+    await t.untilMessage(messageId, "failed");
+    const gone = await t.call(t.admin, "GET", `/endpoints/${id}`);
+    assertEquals(gone.body.enabled, false, gone.text);
+    assertMatch(gone.body.disabled_reason, new RegExp(`410 Gone .* to ${messageId}`));
+    const failed = await t.call(t.admin, "GET", `/endpoints/${id}/messages?status=failed`);
+    assertEquals(failed.status, 200, failed.text);
+    assertEquals(failed.body.messages.map((m: { id: string }) => m.id), [messageId]);
     assertEquals(
-      [delivered.body.status, delivered.body.attempts.map((a: { outcome: string }) => a.outcome)],
-      ["delivered", ["endpoint_disabled", "delivered"]],
-      delivered.text,
+      failed.body.messages[0].attempts.map((a: { response_status: number; outcome: string }) => [
+        a.response_status,
+        a.outcome,
+      ]),
+      [[200, "delivered"], [410, "endpoint_disabled"]],
+      failed.text,
     );
+    assertEquals(typeof failed.body.messages[0].attempts[0].duration_ms, "number");
+    const none = await t.call(t.admin, "GET", `/endpoints/${id}/messages?status=pending`);
+    assertEquals(none.body.messages, [], none.text);
+    const one = await t.call(t.admin, "GET", `/messages/${messageId}`);
+    assertEquals([one.status, one.body.status, one.body.attempts.length], [200, "failed", 2]);
 
-    // Recover: every failed message since a time goes again; none before it.
+    // A second message fails the same way; then recover: every failed message since a time
+    // goes again (none after a time to come), and both are delivered.
+    await t.call(t.admin, "POST", `/endpoints/${id}/enable`);
+    await receiver.faults.add({ action: "status", status: 410, path: hookPath });
     const second410 = await t.call(t.admin, "POST", `/endpoints/${id}/test`);
-    assertEquals(
-      (await attemptAsWorker(t.sql, second410.body.id, 410)).outcome,
-      "endpoint_disabled",
-    );
+    assertEquals(second410.status, 202, second410.text);
+    await t.untilMessage(second410.body.id, "failed");
+    const stillDisabled = await t.call(t.admin, "POST", `/endpoints/${id}/recover`, { since: t0 });
+    assertEquals(stillDisabled.status, 400, stillDisabled.text);
     await t.call(t.admin, "POST", `/endpoints/${id}/enable`);
     const future = new Date(Date.now() + 3600_000).toISOString();
     const nothing = await t.call(t.admin, "POST", `/endpoints/${id}/recover`, { since: future });
     assertEquals([nothing.status, nothing.body], [202, { recovered: 0 }], nothing.text);
     const recovered = await t.call(t.admin, "POST", `/endpoints/${id}/recover`, { since: t0 });
-    assertEquals([recovered.status, recovered.body], [202, { recovered: 1 }], recovered.text);
-    assertEquals((await messageRow(t.sql, second410.body.id))!.status, "pending");
+    assertEquals([recovered.status, recovered.body], [202, { recovered: 2 }], recovered.text);
+    await t.untilMessage(messageId, "delivered");
+    await t.untilMessage(second410.body.id, "delivered");
     const page = await t.call(t.admin, "GET", `/endpoints/${id}/messages?limit=1`);
-    assertEquals(page.body.messages.length, 1, page.text);
-    assertEquals(page.body.messages[0].id, second410.body.id, "newest first");
+    assertEquals(page.body.messages.map((m: { id: string }) => m.id), [second410.body.id]);
     const rest = await t.call(
       t.admin,
       "GET",
       `/endpoints/${id}/messages?before=${encodeURIComponent(page.body.next_before)}`,
     );
     assertEquals(rest.body.messages.map((m: { id: string }) => m.id), [messageId], rest.text);
-
+    // The receiver saw the first message twice under one webhook-id, and deduplicated it.
+    const stats = await receiver.endpoint(movedName);
+    assertEquals([stats.messages, stats.duplicates], [2, 1], JSON.stringify(stats));
+    await receiver.setSecrets(movedName, []);
     // Delete: the endpoint, its messages and its Vault secrets; then 404.
     const secretIds = [row.secret_id, row.previous_secret_id];
     const deleted = await t.call(t.admin, "DELETE", `/endpoints/${id}`);
@@ -431,6 +443,39 @@ Deno.test("an endpoint's whole life through the API: create, change, rotate, tes
       const answer = await t.call(t.admin, method, path);
       assertEquals(answer.status, 404, `${method} ${path}: ${answer.text}`);
     }
+  } finally {
+    await t.done();
+  }
+});
+
+Deno.test("a test event reaches the receiver stand-in verified, signed with both secrets while a rotation overlaps", async () => {
+  const t = await startWebhooksApiTest();
+  try {
+    const { name, url } = t.receiverUrl("signed");
+    const old = newSecret();
+    const created = await t.call(t.admin, "POST", "/endpoints", { url, secret: old });
+    assertEquals([created.status, created.body.secret], [201, old], created.text);
+    const id: string = created.body.id;
+    const rotated = await t.call(t.admin, "POST", `/endpoints/${id}/secret/rotate`);
+    assertEquals(rotated.status, 200, rotated.text);
+    const current: string = rotated.body.secret;
+
+    // The receiver knows only the old secret, then only the new one: both verify.
+    for (const [known, index] of [[old, 0], [current, 1]] as const) {
+      await receiver.setSecrets(name, [known]);
+      const sent = await t.call(t.admin, "POST", `/endpoints/${id}/test`);
+      assertEquals(sent.status, 202, sent.text);
+      await t.untilMessage(sent.body.id, "delivered");
+      const [delivery] = await receiver.list({ endpoint: name, webhook_id: sent.body.id });
+      assert(delivery, `the receiver got ${sent.body.id}`);
+      assertEquals([delivery.verified, delivery.failure], [true, null], delivery.failure_message!);
+      assertEquals(delivery.webhook_signature!.split(" ").length, 2, "one v1 signature per secret");
+      assertEquals(delivery.event_type, "webhook.test");
+      assertEquals((delivery.json as { data: { sent_by: string } }).data.sent_by, t.adminId);
+      const messages = await t.call(t.admin, "GET", `/endpoints/${id}/messages?status=delivered`);
+      assertEquals(messages.body.messages.length, index + 1, messages.text);
+    }
+    await receiver.setSecrets(name, []);
   } finally {
     await t.done();
   }
