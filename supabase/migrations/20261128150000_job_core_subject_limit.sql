@@ -12,8 +12,10 @@ alter table jobs.queues
 comment on column jobs.queues.subject_concurrency is
   'At most this many jobs of one subject run at once (claims skip the rest until one finishes or its lease expires). Null: no limit. Jobs without a subject are never limited.';
 
--- A limited claim counts running jobs by subject through jobs_running_lease_idx (running jobs of
--- a queue are few: at most the workers' slots), so the hot table gets no new index.
+-- Claimable jobs by subject: a limited claim walks the subjects through it. Running jobs by
+-- subject are counted through jobs_running_lease_idx (they are few: at most the workers' slots).
+create index jobs_claimable_subject_idx on jobs.jobs (queue, subject, priority, run_at)
+  where state in ('waiting', 'retrying');
 
 create or replace function public.job_claim(
   p_queue text,
@@ -77,41 +79,61 @@ begin
   -- both count the same room.
   perform pg_advisory_xact_lock(hashtext('jobs.job_claim'), hashtext(p_queue));
 
-  -- Limited by subject: skip the subjects already at their limit, then take from a window of
-  -- candidates (four claims' worth, so a subject that fills the window is cut to its share and
-  -- the next claim moves past it) at most the room each subject has left.
+  -- Limited by subject: walk the subjects that have claimable jobs (a skip scan of
+  -- jobs_claimable_subject_idx, one probe per subject), give each at most the room it has left,
+  -- then keep the earliest in claim order. The cost follows the number of subjects, not the
+  -- backlog: a subject with thousands of waiting jobs at its limit costs one probe.
   return query
-  with busy as (
+  with recursive subjects(subject) as (
+    (select j.subject from jobs.jobs j
+     where j.queue = p_queue and j.state in ('waiting', 'retrying') and j.subject is not null
+     order by j.subject limit 1)
+    union all
+    select (select j.subject from jobs.jobs j
+            where j.queue = p_queue and j.state in ('waiting', 'retrying')
+              and j.subject > s.subject
+            order by j.subject limit 1)
+    from subjects s
+    where s.subject is not null
+  ),
+  busy as (
     select r.subject, count(*)::int as running
     from jobs.jobs r
     where r.queue = p_queue and r.state = 'running' and r.subject is not null
     group by r.subject
   ),
-  candidates as (
-    select c.id, c.subject, c.priority, c.run_at
-    from jobs.jobs c
-    where c.queue = p_queue and c.state in ('waiting', 'retrying') and c.run_at <= p_now
-      and not exists (
-        select from busy b
-        where b.subject = c.subject and b.running >= v_queue.subject_concurrency
-      )
-    order by c.priority, c.run_at
-    limit v_limit * 4
-    for update skip locked
+  room as (
+    select s.subject, v_queue.subject_concurrency - coalesce(b.running, 0) as room
+    from subjects s
+    left join busy b on b.subject = s.subject
+    where s.subject is not null and coalesce(b.running, 0) < v_queue.subject_concurrency
   ),
-  ranked as (
-    select c.id, c.priority, c.run_at, c.subject,
-           row_number() over (partition by c.subject order by c.priority, c.run_at) as nth
-    from candidates c
+  candidates as (
+    select c.id, c.priority, c.run_at
+    from room r
+    cross join lateral (
+      select c.id, c.priority, c.run_at
+      from jobs.jobs c
+      where c.queue = p_queue and c.subject = r.subject and c.state in ('waiting', 'retrying')
+        and c.run_at <= p_now
+      order by c.priority, c.run_at
+      limit least(r.room, v_limit)
+      for update skip locked
+    ) c
+    union all
+    select n.id, n.priority, n.run_at
+    from (
+      select c.id, c.priority, c.run_at
+      from jobs.jobs c
+      where c.queue = p_queue and c.subject is null and c.state in ('waiting', 'retrying')
+        and c.run_at <= p_now
+      order by c.priority, c.run_at
+      limit v_limit
+      for update skip locked
+    ) n
   ),
   picked as (
-    select k.id
-    from ranked k
-    left join busy b on b.subject = k.subject
-    where k.subject is null
-       or k.nth + coalesce(b.running, 0) <= v_queue.subject_concurrency
-    order by k.priority, k.run_at
-    limit v_limit
+    select k.id from candidates k order by k.priority, k.run_at limit v_limit
   )
   update jobs.jobs j
   set state = 'running',

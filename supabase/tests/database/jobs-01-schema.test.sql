@@ -23,8 +23,9 @@ select is((select count(*)::int from pg_policies where schemaname = 'jobs'), 0,
   'no policy opens a jobs table to anyone');
 
 select indexes_are('jobs', 'jobs',
-  array['jobs_pkey', 'jobs_claimable_idx', 'jobs_running_lease_idx', 'jobs_dedupe_key_idx'],
-  'jobs.jobs carries only its primary key and three partial indexes');
+  array['jobs_pkey', 'jobs_claimable_idx', 'jobs_running_lease_idx', 'jobs_dedupe_key_idx',
+        'jobs_claimable_subject_idx'],
+  'jobs.jobs carries only its primary key and four partial indexes');
 select is(pg_get_indexdef('jobs.jobs_claimable_idx'::regclass),
   'CREATE INDEX jobs_claimable_idx ON jobs.jobs USING btree (queue, priority, run_at) WHERE (state = ANY (ARRAY[''waiting''::jobs.job_state, ''retrying''::jobs.job_state]))',
   'the claim index covers claimable jobs only, in claim order');
