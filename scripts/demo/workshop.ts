@@ -389,29 +389,65 @@ export interface DemoEndpoint {
   created: boolean;
 }
 
-/**
- * Finds the endpoint pointing at `url` or creates it (subscribed to `ticket.overdue`), through
- * the management functions as an admin would (JWT claims with `app_metadata.role = 'admin'`
- * set for the transaction); answers it with its current secret.
- */
-export async function ensureDemoEndpoint(sql: postgres.Sql, url: string): Promise<DemoEndpoint> {
+/** Runs `fn` in a transaction whose JWT claims are an admin's (`app_metadata.role = 'admin'`). */
+export async function asAdmin<T>(
+  sql: postgres.Sql,
+  fn: (tx: postgres.TransactionSql) => Promise<T>,
+): Promise<T> {
   return await sql.begin(async (tx) => {
     await tx`select set_config('request.jwt.claims', ${
       JSON.stringify({ role: "authenticated", app_metadata: { role: "admin" } })
     }, true)`;
-    const [existing] = await tx<{ id: string }[]>`
-      select id from public.webhook_endpoints where url = ${url} order by created_at limit 1`;
-    if (existing) {
-      const [{ secret }] = await tx<{ secret: { secret: string } }[]>`
-        select public.webhook_endpoint_secret(${existing.id}::uuid) as secret`;
-      return { id: existing.id, url, secret: secret.secret, created: false };
-    }
+    return await fn(tx);
+  }) as T;
+}
+
+/** Options of {@link createEndpoint}. */
+export interface EndpointOptions {
+  url: string;
+  description?: string;
+  /** The event types it subscribes to; every type when absent. */
+  eventTypes?: string[];
+}
+
+/**
+ * Creates a webhook endpoint through `webhook_endpoint_create`, as an admin would; answers its
+ * id and its generated secret.
+ */
+export async function createEndpoint(
+  sql: postgres.Sql,
+  opts: EndpointOptions,
+): Promise<{ id: string; secret: string }> {
+  return await asAdmin(sql, async (tx) => {
     const [{ endpoint }] = await tx<{ endpoint: { id: string; secret: string } }[]>`
       select public.webhook_endpoint_create(
-        p_url => ${url}, p_description => ${DEMO_ENDPOINT_DESCRIPTION},
-        p_event_types => array['ticket.overdue']) as endpoint`;
-    return { id: endpoint.id, url, secret: endpoint.secret, created: true };
+        p_url => ${opts.url}, p_description => ${opts.description ?? ""},
+        p_event_types => ${opts.eventTypes ?? null}::text[]) as endpoint`;
+    return { id: endpoint.id, secret: endpoint.secret };
   });
+}
+
+/**
+ * Finds the endpoint pointing at `url` or creates it (subscribed to `ticket.overdue`), through
+ * the management functions as an admin would; answers it with its current secret.
+ */
+export async function ensureDemoEndpoint(sql: postgres.Sql, url: string): Promise<DemoEndpoint> {
+  const [existing] = await sql<{ id: string }[]>`
+    select id from public.webhook_endpoints where url = ${url} order by created_at limit 1`;
+  if (existing) {
+    const secret = await asAdmin(sql, async (tx) => {
+      const [{ s }] = await tx<{ s: { secret: string } }[]>`
+        select public.webhook_endpoint_secret(${existing.id}::uuid) as s`;
+      return s.secret;
+    });
+    return { id: existing.id, url, secret, created: false };
+  }
+  const created = await createEndpoint(sql, {
+    url,
+    description: DEMO_ENDPOINT_DESCRIPTION,
+    eventTypes: ["ticket.overdue"],
+  });
+  return { ...created, url, created: true };
 }
 
 /**
