@@ -734,6 +734,195 @@ export type Database = {
           },
         ];
       };
+      webhook_attempts: {
+        Row: {
+          attempt: number;
+          duration_ms: number | null;
+          endpoint_id: string;
+          error: string | null;
+          id: number;
+          job_id: number | null;
+          message_id: string;
+          next_attempt_at: string | null;
+          outcome: string;
+          response_excerpt: string | null;
+          response_status: number | null;
+          started_at: string;
+        };
+        Insert: {
+          attempt: number;
+          duration_ms?: number | null;
+          endpoint_id: string;
+          error?: string | null;
+          id?: never;
+          job_id?: number | null;
+          message_id: string;
+          next_attempt_at?: string | null;
+          outcome: string;
+          response_excerpt?: string | null;
+          response_status?: number | null;
+          started_at: string;
+        };
+        Update: {
+          attempt?: number;
+          duration_ms?: number | null;
+          endpoint_id?: string;
+          error?: string | null;
+          id?: never;
+          job_id?: number | null;
+          message_id?: string;
+          next_attempt_at?: string | null;
+          outcome?: string;
+          response_excerpt?: string | null;
+          response_status?: number | null;
+          started_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "webhook_attempts_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_messages";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      webhook_endpoints: {
+        Row: {
+          created_at: string;
+          created_by: string | null;
+          description: string;
+          disabled_at: string | null;
+          disabled_reason: string | null;
+          enabled: boolean;
+          event_types: string[] | null;
+          failing_since: string | null;
+          id: string;
+          previous_secret_expires_at: string | null;
+          previous_secret_id: string | null;
+          rate_limit_per_second: number | null;
+          rate_refilled_at: string | null;
+          rate_tokens: number | null;
+          secret_id: string;
+          updated_at: string;
+          url: string;
+        };
+        Insert: {
+          created_at?: string;
+          created_by?: string | null;
+          description?: string;
+          disabled_at?: string | null;
+          disabled_reason?: string | null;
+          enabled?: boolean;
+          event_types?: string[] | null;
+          failing_since?: string | null;
+          id?: string;
+          previous_secret_expires_at?: string | null;
+          previous_secret_id?: string | null;
+          rate_limit_per_second?: number | null;
+          rate_refilled_at?: string | null;
+          rate_tokens?: number | null;
+          secret_id: string;
+          updated_at?: string;
+          url: string;
+        };
+        Update: {
+          created_at?: string;
+          created_by?: string | null;
+          description?: string;
+          disabled_at?: string | null;
+          disabled_reason?: string | null;
+          enabled?: boolean;
+          event_types?: string[] | null;
+          failing_since?: string | null;
+          id?: string;
+          previous_secret_expires_at?: string | null;
+          previous_secret_id?: string | null;
+          rate_limit_per_second?: number | null;
+          rate_refilled_at?: string | null;
+          rate_tokens?: number | null;
+          secret_id?: string;
+          updated_at?: string;
+          url?: string;
+        };
+        Relationships: [];
+      };
+      webhook_messages: {
+        Row: {
+          attempts: number;
+          created_at: string;
+          delivered_at: string | null;
+          endpoint_id: string;
+          event_id: string;
+          event_type: string;
+          failed_at: string | null;
+          failure_reason: string | null;
+          id: string;
+          job_id: number | null;
+          last_attempt_at: string | null;
+          last_response_status: number | null;
+          payload: NonNullable<Json>;
+          status: string;
+          subject: string | null;
+        };
+        Insert: {
+          attempts?: number;
+          created_at?: string;
+          delivered_at?: string | null;
+          endpoint_id: string;
+          event_id: string;
+          event_type: string;
+          failed_at?: string | null;
+          failure_reason?: string | null;
+          id?: string;
+          job_id?: number | null;
+          last_attempt_at?: string | null;
+          last_response_status?: number | null;
+          payload: NonNullable<Json>;
+          status?: string;
+          subject?: string | null;
+        };
+        Update: {
+          attempts?: number;
+          created_at?: string;
+          delivered_at?: string | null;
+          endpoint_id?: string;
+          event_id?: string;
+          event_type?: string;
+          failed_at?: string | null;
+          failure_reason?: string | null;
+          id?: string;
+          job_id?: number | null;
+          last_attempt_at?: string | null;
+          last_response_status?: number | null;
+          payload?: NonNullable<Json>;
+          status?: string;
+          subject?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "webhook_messages_endpoint_id_fkey";
+            columns: ["endpoint_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_delivery_outcomes";
+            referencedColumns: ["endpoint_id"];
+          },
+          {
+            foreignKeyName: "webhook_messages_endpoint_id_fkey";
+            columns: ["endpoint_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_endpoint_health";
+            referencedColumns: ["endpoint_id"];
+          },
+          {
+            foreignKeyName: "webhook_messages_endpoint_id_fkey";
+            columns: ["endpoint_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_endpoints";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       whatsapp_inbound_messages: {
         Row: {
           from_number: string | null;
@@ -808,7 +997,33 @@ export type Database = {
       };
     };
     Views: {
-      [_ in never]: never;
+      webhook_delivery_outcomes: {
+        Row: {
+          attempts: number | null;
+          endpoint_id: string | null;
+          last_attempt_at: string | null;
+          messages: number | null;
+          status: string | null;
+          url: string | null;
+        };
+        Relationships: [];
+      };
+      webhook_endpoint_health: {
+        Row: {
+          disabled_at: string | null;
+          disabled_reason: string | null;
+          enabled: boolean | null;
+          endpoint_id: string | null;
+          failing_since: string | null;
+          last_failure_at: string | null;
+          last_failure_error: string | null;
+          last_failure_status: number | null;
+          last_response_status: number | null;
+          last_success_at: string | null;
+          url: string | null;
+        };
+        Relationships: [];
+      };
     };
     Functions: {
       email_journal_open: {
@@ -1009,6 +1224,14 @@ export type Database = {
       };
       waitlist_respond: {
         Args: { p_action: string; p_now?: string; p_token: string };
+        Returns: Json;
+      };
+      webhook_deliveries_record: {
+        Args: { p_attempts: Json; p_now?: string };
+        Returns: Json;
+      };
+      webhook_deliveries_start: {
+        Args: { p_message_ids: string[]; p_now?: string };
         Returns: Json;
       };
       whatsapp_connection_store: {
