@@ -137,8 +137,9 @@ export async function startWorkshopTest(): Promise<WorkshopTest> {
   let cronPaused = false;
   async function cleanUp() {
     try {
-      if (endpointId) {
-        await asAdmin(sql, (tx) => tx`select public.webhook_endpoint_delete(${endpointId}::uuid)`);
+      const id = endpointId;
+      if (id) {
+        await asAdmin(sql, (tx) => tx`select public.webhook_endpoint_delete(${id}::uuid)`);
       }
       await receiver.setSecrets(hook, []);
       await sql`delete from public.tickets where id = any(${ticketIds}::bigint[])`;

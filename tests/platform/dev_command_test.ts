@@ -45,6 +45,10 @@ const SIGN_UP_STATEMENT = "insert into auth.users (email, raw_user_meta_data) va
 const WATCH_STATEMENT = "select p.full_name, i.instance_name, i.instance_status, i.qr_count, " +
   "i.last_qr_update from evolution_instances i join profiles p on p.id = i.user_id " +
   "order by i.created_at desc limit 5;";
+/** What dev.ts prints for the workshop demo: a ticket made overdue, and the check run now. */
+const OVERDUE_STATEMENT =
+  /\n {7}(update tickets set scheduled_date = now\(\) - interval '1 hour' where id = (\d+);)\n/;
+const CHECK_NOW_STATEMENT = "select jobs.call_function('check-overdue', '{}', 'manual');";
 
 /** Pids of the processes whose command line contains `text`. */
 async function processesWith(text: string): Promise<Set<string>> {
