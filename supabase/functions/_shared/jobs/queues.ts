@@ -24,4 +24,6 @@ export const QUEUES = {
   waitlist: { name: "waitlist", functionName: "process-cancellation" },
   /** WhatsApp provisioning: one Evolution API instance per new user. */
   evolution: { name: "evolution", functionName: "process-evolution-queue" },
+  /** Signed webhook deliveries: one job per message and endpoint. */
+  webhooks: { name: "webhooks", functionName: "deliver-webhooks" },
 } as const satisfies Record<string, QueueSpec>;
