@@ -1234,6 +1234,52 @@ export type Database = {
         Args: { p_message_ids: string[]; p_now?: string };
         Returns: Json;
       };
+      webhook_endpoint_create: {
+        Args: {
+          p_description?: string;
+          p_event_types?: string[];
+          p_rate_limit_per_second?: number;
+          p_secret?: string;
+          p_url: string;
+        };
+        Returns: Json;
+      };
+      webhook_endpoint_delete: { Args: { p_id: string }; Returns: Json };
+      webhook_endpoint_disable: {
+        Args: { p_id: string; p_reason?: string };
+        Returns: Json;
+      };
+      webhook_endpoint_enable: { Args: { p_id: string }; Returns: Json };
+      webhook_endpoint_get: { Args: { p_id: string }; Returns: Json };
+      webhook_endpoint_messages: {
+        Args: {
+          p_before?: string;
+          p_id: string;
+          p_limit?: number;
+          p_status?: string;
+        };
+        Returns: Json;
+      };
+      webhook_endpoint_recover: {
+        Args: { p_id: string; p_since: string };
+        Returns: Json;
+      };
+      webhook_endpoint_rotate_secret: {
+        Args: { p_id: string; p_secret?: string };
+        Returns: Json;
+      };
+      webhook_endpoint_secret: { Args: { p_id: string }; Returns: Json };
+      webhook_endpoint_test: { Args: { p_id: string }; Returns: Json };
+      webhook_endpoint_update: {
+        Args: { p_changes: Json; p_id: string };
+        Returns: Json;
+      };
+      webhook_endpoints_list: {
+        Args: Record<PropertyKey, never>;
+        Returns: Json;
+      };
+      webhook_message_get: { Args: { p_message_id: string }; Returns: Json };
+      webhook_message_replay: { Args: { p_message_id: string }; Returns: Json };
       whatsapp_connection_store: {
         Args: {
           p_instance: string;
