@@ -352,6 +352,42 @@ export type Database = {
         };
         Relationships: [];
       };
+      machines: {
+        Row: {
+          created_at: string;
+          id: number;
+          location: string | null;
+          machine_type: string;
+          model: string | null;
+          name: string;
+          serial_number: string | null;
+          status: string;
+          updated_at: string;
+        };
+        Insert: {
+          created_at?: string;
+          id?: number;
+          location?: string | null;
+          machine_type: string;
+          model?: string | null;
+          name: string;
+          serial_number?: string | null;
+          status?: string;
+          updated_at?: string;
+        };
+        Update: {
+          created_at?: string;
+          id?: number;
+          location?: string | null;
+          machine_type?: string;
+          model?: string | null;
+          name?: string;
+          serial_number?: string | null;
+          status?: string;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
       patients: {
         Row: {
           created_at: string;
@@ -523,6 +559,70 @@ export type Database = {
             columns: ["waitlist_id"];
             isOneToOne: false;
             referencedRelation: "waitlist";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      tickets: {
+        Row: {
+          assigned_to: string | null;
+          created_at: string;
+          created_by: string | null;
+          description: string;
+          id: number;
+          machine_id: number;
+          priority: string;
+          scheduled_date: string | null;
+          status: string;
+          title: string;
+          updated_at: string;
+        };
+        Insert: {
+          assigned_to?: string | null;
+          created_at?: string;
+          created_by?: string | null;
+          description?: string;
+          id?: number;
+          machine_id: number;
+          priority?: string;
+          scheduled_date?: string | null;
+          status?: string;
+          title: string;
+          updated_at?: string;
+        };
+        Update: {
+          assigned_to?: string | null;
+          created_at?: string;
+          created_by?: string | null;
+          description?: string;
+          id?: number;
+          machine_id?: number;
+          priority?: string;
+          scheduled_date?: string | null;
+          status?: string;
+          title?: string;
+          updated_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "tickets_assigned_to_fkey";
+            columns: ["assigned_to"];
+            isOneToOne: false;
+            referencedRelation: "workshop_users";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "tickets_created_by_fkey";
+            columns: ["created_by"];
+            isOneToOne: false;
+            referencedRelation: "workshop_users";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "tickets_machine_id_fkey";
+            columns: ["machine_id"];
+            isOneToOne: false;
+            referencedRelation: "machines";
             referencedColumns: ["id"];
           },
         ];
@@ -782,6 +882,13 @@ export type Database = {
             foreignKeyName: "webhook_attempts_message_id_fkey";
             columns: ["message_id"];
             isOneToOne: false;
+            referencedRelation: "ticket_notification_story";
+            referencedColumns: ["message_id"];
+          },
+          {
+            foreignKeyName: "webhook_attempts_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
             referencedRelation: "webhook_messages";
             referencedColumns: ["id"];
           },
@@ -923,6 +1030,51 @@ export type Database = {
           },
         ];
       };
+      webhook_notifications: {
+        Row: {
+          endpoint_count: number;
+          event_id: string;
+          id: string;
+          next_allowed_at: string;
+          notified_at: string;
+          overdue_by: string;
+          ticket_id: number;
+        };
+        Insert: {
+          endpoint_count: number;
+          event_id?: never;
+          id?: string;
+          next_allowed_at: string;
+          notified_at: string;
+          overdue_by: string;
+          ticket_id: number;
+        };
+        Update: {
+          endpoint_count?: number;
+          event_id?: never;
+          id?: string;
+          next_allowed_at?: string;
+          notified_at?: string;
+          overdue_by?: string;
+          ticket_id?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "webhook_notifications_ticket_id_fkey";
+            columns: ["ticket_id"];
+            isOneToOne: false;
+            referencedRelation: "overdue_tickets";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "webhook_notifications_ticket_id_fkey";
+            columns: ["ticket_id"];
+            isOneToOne: false;
+            referencedRelation: "tickets";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       whatsapp_inbound_messages: {
         Row: {
           from_number: string | null;
@@ -995,8 +1147,153 @@ export type Database = {
         };
         Relationships: [];
       };
+      workshop_settings: {
+        Row: {
+          check_schedule: string;
+          id: boolean;
+          overdue_statuses: string[];
+          repeat_interval: string;
+          updated_at: string;
+        };
+        Insert: {
+          check_schedule?: string;
+          id?: boolean;
+          overdue_statuses?: string[];
+          repeat_interval?: string;
+          updated_at?: string;
+        };
+        Update: {
+          check_schedule?: string;
+          id?: boolean;
+          overdue_statuses?: string[];
+          repeat_interval?: string;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
+      workshop_users: {
+        Row: {
+          active: boolean;
+          auth_user_id: string | null;
+          created_at: string;
+          email: string;
+          full_name: string;
+          id: string;
+          role: string;
+        };
+        Insert: {
+          active?: boolean;
+          auth_user_id?: string | null;
+          created_at?: string;
+          email: string;
+          full_name: string;
+          id?: string;
+          role?: string;
+        };
+        Update: {
+          active?: boolean;
+          auth_user_id?: string | null;
+          created_at?: string;
+          email?: string;
+          full_name?: string;
+          id?: string;
+          role?: string;
+        };
+        Relationships: [];
+      };
     };
     Views: {
+      overdue_tickets: {
+        Row: {
+          assigned_to: string | null;
+          assignee_email: string | null;
+          assignee_name: string | null;
+          id: number | null;
+          machine_id: number | null;
+          machine_location: string | null;
+          machine_name: string | null;
+          machine_type: string | null;
+          overdue_by: string | null;
+          priority: string | null;
+          scheduled_date: string | null;
+          status: string | null;
+          title: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "tickets_assigned_to_fkey";
+            columns: ["assigned_to"];
+            isOneToOne: false;
+            referencedRelation: "workshop_users";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "tickets_machine_id_fkey";
+            columns: ["machine_id"];
+            isOneToOne: false;
+            referencedRelation: "machines";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      ticket_notification_story: {
+        Row: {
+          attempts: number | null;
+          delivered_at: string | null;
+          endpoint_id: string | null;
+          endpoint_url: string | null;
+          event_id: string | null;
+          failed_at: string | null;
+          failure_reason: string | null;
+          last_attempt_at: string | null;
+          last_response_status: number | null;
+          message_id: string | null;
+          next_allowed_at: string | null;
+          notification_id: string | null;
+          notified_at: string | null;
+          overdue_by: string | null;
+          status: string | null;
+          ticket_id: number | null;
+          title: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "webhook_messages_endpoint_id_fkey";
+            columns: ["endpoint_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_delivery_outcomes";
+            referencedColumns: ["endpoint_id"];
+          },
+          {
+            foreignKeyName: "webhook_messages_endpoint_id_fkey";
+            columns: ["endpoint_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_endpoint_health";
+            referencedColumns: ["endpoint_id"];
+          },
+          {
+            foreignKeyName: "webhook_messages_endpoint_id_fkey";
+            columns: ["endpoint_id"];
+            isOneToOne: false;
+            referencedRelation: "webhook_endpoints";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "webhook_notifications_ticket_id_fkey";
+            columns: ["ticket_id"];
+            isOneToOne: false;
+            referencedRelation: "overdue_tickets";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "webhook_notifications_ticket_id_fkey";
+            columns: ["ticket_id"];
+            isOneToOne: false;
+            referencedRelation: "tickets";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       webhook_delivery_outcomes: {
         Row: {
           attempts: number | null;
@@ -1355,6 +1652,10 @@ export type Database = {
           p_payload_hash?: string;
           p_secret: string;
         };
+        Returns: Json;
+      };
+      workshop_check_overdue: {
+        Args: { p_limit?: number; p_now?: string };
         Returns: Json;
       };
     };
