@@ -334,6 +334,10 @@ async function throughputSection() {
     ["delivery time p50 / p95 / p99 / max", ms(times)],
     ["delivered / failed (all runs)", `${int(done.delivered)} / ${int(done.failed)}`],
     ["messages retried", int(retried)],
+    [
+      "delivered more than 30 s after publish",
+      int(rows.filter((r) => Number(r.ms) > 30_000).length),
+    ],
     ["receiver: new verified messages", int(after.messages - before.messages)],
     ["receiver: duplicates (same webhook-id)", int(after.duplicates - before.duplicates)],
     ["receiver: not verified", int(after.unverified - before.unverified)],
@@ -357,7 +361,7 @@ async function throughputSection() {
  * messages spread evenly over all of them. Answers the healthy endpoints' delivery times.
  */
 async function isolationRun(label: string, withHang: boolean) {
-  const eventType = `bench.${label}`;
+  const eventType = `bench.${label.replaceAll("-", "_")}`;
   const healthyCount = ISO_ENDPOINTS - 1;
   const healthy = await endpointsAt(`${label}-ok`, healthyCount, eventType);
   const dead = withHang ? await endpointsAt(`${label}-dead`, 1, eventType) : [];
