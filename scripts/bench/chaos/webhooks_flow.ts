@@ -107,7 +107,7 @@ export function webhooksFlow(opts: WebhooksFlowOptions): ChaosFlow {
       let duplicates = 0;
       let received = 0;
       for (const { hook } of endpoints) {
-        const deliveries = await receiver.list({ endpoint: hook, limit: 1_000_000 });
+        const deliveries = await receiver.list({ endpoint: hook, limit: 100_000 });
         for (const d of deliveries) {
           received++;
           if (!d.verified) {
