@@ -365,7 +365,9 @@ begin
              as paused,
            x.job_attempt >= coalesce(v_max_attempts, 8) as last_try,
            webhooks_internal.describe_answer(x.status, x.error) as answer,
-           greatest(1, least(86400, x.retry_after_seconds)) as retry_after
+           -- greatest() and least() skip nulls: clamp only a Retry-After that was given.
+           case when x.retry_after_seconds is not null
+                then greatest(1, least(86400, x.retry_after_seconds)) end as retry_after
     from x
     join m on m.id = x.message_id
     join public.webhook_endpoints e on e.id = m.endpoint_id
