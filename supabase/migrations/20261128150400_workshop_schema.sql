@@ -156,9 +156,13 @@ create index tickets_machine on public.tickets (machine_id);
 comment on index public.tickets_machine is 'A machine''s tickets; foreign key to machines.';
 create index tickets_created_by on public.tickets (created_by);
 comment on index public.tickets_created_by is 'Foreign key to workshop_users (deleting a user).';
-create index webhook_notifications_by_ticket on public.webhook_notifications (ticket_id, next_allowed_at);
-comment on index public.webhook_notifications_by_ticket is
-  'The overdue rule''s "not notified within the window" test, and a ticket''s notifications (ticket_notification_story).';
+-- The rule's "not notified within the window" test reads the windows still open (next_allowed_at
+-- past p_now: one per ticket at most) from this index alone, however long the history grows. A
+-- ticket's own notifications are found by the exclusion constraint's GiST index (ticket_id first).
+create index webhook_notifications_open_windows on public.webhook_notifications (next_allowed_at)
+  include (ticket_id, notified_at);
+comment on index public.webhook_notifications_open_windows is
+  'The windows still open at a given time, with their tickets: the overdue rule''s "not notified within the window" test (index-only).';
 
 -- =============================================================================================
 -- Triggers

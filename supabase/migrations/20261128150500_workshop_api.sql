@@ -94,7 +94,7 @@ revoke all on function workshop_internal.subscriber_count() from public, anon, a
  * The overdue rule, in one query: the tickets to announce at p_now, most overdue first, at
  * most p_limit (null: all). Served by the partial index tickets_overdue (the literal status
  * list repeats its predicate, which the settings' statuses are a subset of) and by
- * webhook_notifications_by_ticket. Security definer so that overdue_tickets shows members the
+ * webhook_notifications_open_windows. Security definer so that overdue_tickets shows members the
  * truth (they do not read webhook_notifications); it returns ticket ids only.
  */
 create function workshop_internal.due_tickets(p_now timestamptz, p_limit int default null)
