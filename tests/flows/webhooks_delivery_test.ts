@@ -6,8 +6,9 @@
  * disables the endpoint at once, the 5-day rule, secret rotation, the per-endpoint rate limit,
  * and a hanging endpoint that does not delay a healthy one.
  *
- * Endpoints are made by SQL here (the management API has its own tests); each test names its
- * receiver endpoints uniquely and deletes its webhook endpoints at the end.
+ * Endpoints are made and rotated with the management SQL functions, as an admin's JWT claims
+ * (the HTTP API has its own tests); each test names its receiver endpoints uniquely and deletes
+ * its webhook endpoints at the end.
  */
 import type postgres from "postgres";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
@@ -19,16 +20,13 @@ import { QUEUES } from "../../supabase/functions/_shared/jobs/queues.ts";
 type Sql = postgres.Sql;
 
 const receiverUrl = Deno.env.get("WEBHOOK_RECEIVER_URL");
-if (!receiverUrl) throw new Error("WEBHOOK_RECEIVER_URL is not set: run the tests with scripts/test.sh");
+if (!receiverUrl) {
+  throw new Error("WEBHOOK_RECEIVER_URL is not set: run the tests with scripts/test.sh");
+}
 const receiver = webhookReceiverControl(receiverUrl);
 
 /** The schedule SQL applies after the job's attempt n fails (n = 1..7), in seconds. */
 const SCHEDULE = [5, 300, 1800, 7200, 18000, 36000, 36000];
-
-/** A fresh secret in Standard Webhooks format. */
-function newSecret(): string {
-  return `whsec_${btoa(String.fromCharCode(...crypto.getRandomValues(new Uint8Array(32))))}`;
-}
 
 /** A webhook endpoint made by a test, and its receiver endpoint's name. */
 interface TestEndpoint {
@@ -54,7 +52,10 @@ interface AttemptRow {
   next_attempt_at: Date | null;
   error: string | null;
   response_excerpt: string | null;
-  /** next_attempt_at - started_at, in seconds. */
+  /**
+   * next_attempt_at - started_at, in whole seconds: SQL counts the delay from its `p_now` (when
+   * the attempt is recorded), a few milliseconds after the attempt started.
+   */
   delay: number | null;
 }
 
@@ -74,36 +75,77 @@ class WebhooksTest {
   readonly sql: Sql = testSql();
   readonly endpoints: TestEndpoint[] = [];
 
-  /** A webhook endpoint pointing at a fresh receiver endpoint that knows its secret. */
+  /** Runs `fn` in a transaction whose JWT claims are an admin's (the management functions). */
+  asAdmin<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+    return this.sql.begin(async (tx) => {
+      const claims = { role: "authenticated", app_metadata: { role: "admin" } };
+      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
+      return await fn(tx);
+    }) as Promise<T>;
+  }
+
+  /**
+   * A webhook endpoint made with `webhook_endpoint_create`, pointing at a fresh receiver
+   * endpoint that is given its generated secret.
+   */
   async endpoint(opts: { rate?: number } = {}): Promise<TestEndpoint> {
     const name = `engine_${crypto.randomUUID().slice(0, 8)}`;
-    const secret = newSecret();
-    const [row] = await this.sql<{ id: string }[]>`
-      with s as (select gen_random_uuid() as id)
-      insert into public.webhook_endpoints (id, url, description, secret_id, rate_limit_per_second)
-      select s.id, ${receiver.hookUrl(name)}, 'delivery engine test',
-             webhooks_internal.store_secret(${secret}, s.id), ${opts.rate ?? null}
-      from s
-      returning id`;
-    await receiver.setSecrets(name, [secret]);
-    const endpoint = { id: row.id, name, secret };
+    const created = await this.asAdmin(async (tx) => {
+      const [row] = await tx<{ e: { id: string; secret: string } }[]>`
+        select public.webhook_endpoint_create(${receiver.hookUrl(name)}, 'delivery engine test',
+          null, ${opts.rate ?? null}) as e`;
+      return row.e;
+    });
+    assertMatch(created.secret, /^whsec_[A-Za-z0-9+/]{43}=$/);
+    await receiver.setSecrets(name, [created.secret]);
+    const endpoint = { id: created.id, name, secret: created.secret };
     this.endpoints.push(endpoint);
     return endpoint;
   }
 
-  /** Publishes `count` events to `endpoint` only; returns their message ids, in order. */
-  async publish(endpoint: TestEndpoint, count = 1): Promise<string[]> {
+  /** Rotates the endpoint's secret with `webhook_endpoint_rotate_secret`; the new secret. */
+  async rotate(endpoint: TestEndpoint): Promise<string> {
+    return await this.asAdmin(async (tx) => {
+      const [row] = await tx<{ r: { secret: string } }[]>`
+        select public.webhook_endpoint_rotate_secret(${endpoint.id}::uuid) as r`;
+      return row.r.secret;
+    });
+  }
+
+  /**
+   * Publishes `count` events to `endpoint` only; returns their message ids, in order (none for
+   * a disabled endpoint). With `hold`, their jobs are due only in a day (in the same
+   * transaction: the worker never sees them due) until the test releases them.
+   */
+  async publish(
+    endpoint: TestEndpoint,
+    count = 1,
+    opts: { hold?: boolean } = {},
+  ): Promise<string[]> {
     const events = Array.from({ length: count }, (_, i) => `evt_${crypto.randomUUID()}_${i}`);
-    await this.sql`
-      select webhooks_internal.publish('ticket.overdue',
-        jsonb_build_object('ticket', jsonb_build_object('id', n, 'title', 'Compressor oil leak'),
-                           'overdue_by_seconds', 3600),
-        e, 'ticket:' || n, ${endpoint.id}::uuid)
-      from unnest(${events}::text[]) with ordinality as t(e, n)`;
-    const rows = await this.sql<{ id: string; event_id: string }[]>`
-      select id, event_id from public.webhook_messages where event_id = any(${events})`;
+    const rows = await this.sql.begin(async (tx) => {
+      await tx`
+        select webhooks_internal.publish('ticket.overdue',
+          jsonb_build_object('ticket', jsonb_build_object('id', n, 'title', 'Compressor oil leak'),
+                             'overdue_by_seconds', 3600),
+          e, 'ticket:' || n, ${endpoint.id}::uuid)
+        from unnest(${events}::text[]) with ordinality as t(e, n)`;
+      if (opts.hold) {
+        await tx`update jobs.jobs j set run_at = now() + interval '1 day'
+          from public.webhook_messages m where m.event_id = any(${events}) and j.id = m.job_id`;
+      }
+      return await tx<{ id: string; event_id: string }[]>`
+        select id, event_id from public.webhook_messages where event_id = any(${events})`;
+    });
     const byEvent = new Map(rows.map((r) => [r.event_id, r.id]));
-    return events.map((e) => byEvent.get(e)!);
+    return events.flatMap((e) => byEvent.get(e) ?? []);
+  }
+
+  /** Makes the held job of a message due now and wakes the worker. */
+  async release(messageId: string): Promise<void> {
+    await this.sql`update jobs.jobs j set run_at = now()
+      from public.webhook_messages m where m.id = ${messageId} and j.id = m.job_id`;
+    await this.tick();
   }
 
   async message(id: string): Promise<MessageRow> {
@@ -117,7 +159,7 @@ class WebhooksTest {
     return await this.sql<AttemptRow[]>`
       select attempt, started_at, response_status, outcome, next_attempt_at, error,
              response_excerpt,
-             extract(epoch from next_attempt_at - started_at)::float8 as delay
+             round(extract(epoch from next_attempt_at - started_at))::int as delay
       from public.webhook_attempts where message_id = ${id} order by attempt`;
   }
 
@@ -164,6 +206,14 @@ class WebhooksTest {
       const row = await this.message(id);
       return row?.status === status ? row : undefined;
     }, { what: `message ${id} to be ${status}`, ...opts });
+  }
+
+  /** Waits until the message's job is in `state` (its outcome reported). */
+  untilJob(id: string, state: string, opts: WaitOptions = {}): Promise<JobRow> {
+    return this.until(async () => {
+      const row = await this.job(id);
+      return row.state === state ? row : undefined;
+    }, { what: `the job of message ${id} to be ${state}`, ...opts });
   }
 
   /** Waits until the message has `n` attempts recorded and its job has reported the last. */
@@ -219,10 +269,15 @@ Deno.test("a published event is delivered, signed, and the receiver verifies it 
     assert(Math.abs(sentAt - Date.parse(delivery.created_at)) < 5_000, "timestamp of the attempt");
 
     const [attempt] = await t.attempts(id);
-    assertEquals([attempt.attempt, attempt.outcome, attempt.response_status], [1, "delivered", 200]);
+    assertEquals([attempt.attempt, attempt.outcome, attempt.response_status], [
+      1,
+      "delivered",
+      200,
+    ]);
     assertMatch(attempt.response_excerpt!, /"received":\s*true/);
-    const job = await t.job(id);
-    assertEquals([job.state, job.attempts], ["succeeded", 1]);
+    // The job ends once its outcome is reported, just after the message is recorded.
+    const job = await t.untilJob(id, "succeeded");
+    assertEquals(job.attempts, 1);
     assertEquals(job.result, {
       message_id: id,
       outcome: "delivered",
@@ -238,9 +293,7 @@ Deno.test("the retry schedule, with SQL's frozen clock: 5 s, 5 min, 30 min, 2 h,
   await withWebhooks(async (t) => {
     const endpoint = await t.endpoint();
     // A message whose job the worker does not run: the test calls the engine's SQL itself.
-    const [id] = await t.publish(endpoint);
-    await t.sql`update jobs.jobs j set run_at = now() + interval '1 day'
-      from public.webhook_messages m where m.id = ${id} and j.id = m.job_id`;
+    const [id] = await t.publish(endpoint, 1, { hold: true });
     const frozen = new Date("2026-12-01T08:00:00.000Z");
     const outcomes = [];
     for (let n = 1; n <= 8; n++) {
@@ -349,9 +402,34 @@ Deno.test("410 Gone disables the endpoint at once, with the reason; its next mes
     assertEquals(row.enabled, false);
     assertMatch(row.disabled_reason, new RegExp(`^Answered 410 Gone at \\S+ to ${id}$`));
     assertEquals((await t.attempts(id)).map((a) => a.outcome), ["endpoint_disabled"]);
-    assertEquals((await t.job(id)).state, "dead");
+    assertMatch(
+      (await t.untilJob(id, "dead")).last_error!,
+      /PermanentJobError: Webhook endpoint disabled \(HTTP 410\)/,
+    );
     // A disabled endpoint gets no new messages.
-    assertEquals(await t.publish(endpoint), [undefined]);
+    assertEquals(await t.publish(endpoint), []);
+    assertEquals((await receiver.list({ endpoint: endpoint.name })).length, 0);
+  });
+});
+
+Deno.test("a message whose endpoint was disabled before its turn is skipped: the message fails with the reason, the job ends", async () => {
+  await withWebhooks(async (t) => {
+    const endpoint = await t.endpoint();
+    // Published while enabled, disabled before the worker's turn.
+    const [id] = await t.publish(endpoint, 1, { hold: true });
+    await t.sql`update public.webhook_endpoints
+      set enabled = false, disabled_at = now(), disabled_reason = 'Paused by the test'
+      where id = ${endpoint.id}`;
+    await t.release(id);
+    const message = await t.untilStatus(id, "failed");
+    assertEquals(message.failure_reason, "endpoint disabled: Paused by the test");
+    const job = await t.untilJob(id, "succeeded");
+    assertEquals(job.result, {
+      message_id: id,
+      outcome: "skipped",
+      reason: "endpoint disabled: Paused by the test",
+    });
+    assertEquals((await t.attempts(id)).length, 0);
     assertEquals((await receiver.list({ endpoint: endpoint.name })).length, 0);
   });
 });
@@ -384,12 +462,8 @@ Deno.test("an endpoint failing every attempt for 5 days is disabled by its next 
 Deno.test("during a secret rotation a receiver holding only the new secret verifies, and one holding only the old one too", async () => {
   await withWebhooks(async (t) => {
     const endpoint = await t.endpoint();
-    const fresh = newSecret();
-    await t.sql`update public.webhook_endpoints
-      set previous_secret_id = secret_id,
-          previous_secret_expires_at = now() + interval '24 hours',
-          secret_id = webhooks_internal.store_secret(${fresh}, id)
-      where id = ${endpoint.id}`;
+    const fresh = await t.rotate(endpoint);
+    assert(fresh !== endpoint.secret, "a new secret");
 
     await receiver.setSecrets(endpoint.name, [fresh]);
     const [first] = await t.publish(endpoint);
@@ -399,7 +473,10 @@ Deno.test("during a secret rotation a receiver holding only the new secret verif
     await t.untilStatus(second, "delivered");
 
     const deliveries = (await receiver.list({ endpoint: endpoint.name })).reverse();
-    assertEquals(deliveries.map((d) => [d.webhook_id, d.verified]), [[first, true], [second, true]]);
+    assertEquals(deliveries.map((d) => [d.webhook_id, d.verified]), [[first, true], [
+      second,
+      true,
+    ]]);
     for (const d of deliveries) assertMatch(d.webhook_signature!, /^v1,\S+ v1,\S+$/);
 
     // Once the old secret has expired, only the new one signs.

@@ -52,8 +52,8 @@ export interface DeliveryHandlerDeps {
   /** The fetch to use (default: the global one, which keeps connections alive). */
   fetch?: typeof fetch;
   /**
-   * The store of starts and records; by default the batched SQL store of the job's client
-   * (one per client).
+   * Makes the store of starts and records (once, with the first job's client); by default the
+   * batched SQL store, shared by every run of the process.
    */
   store?: (client: DbClient) => DeliveryStore;
   /** Options of the default store (a frozen clock for tests). */
@@ -79,14 +79,13 @@ export function webhookDeliveryHandler(deps: DeliveryHandlerDeps = {}) {
   const timeoutMs = deps.timeoutMs ?? WEBHOOK_TIMEOUT_MS;
   const userAgent = deps.userAgent ?? DEFAULT_USER_AGENT;
   const now = deps.now ?? (() => new Date());
-  const makeStore = deps.store ?? ((client) => sqlDeliveryStore(client, deps.storeOptions));
-  const stores = new WeakMap<DbClient, DeliveryStore>();
-  const storeOf = (client: DbClient) => {
-    let store = stores.get(client);
-    if (!store) {
-      store = makeStore(client);
-      stores.set(client, store);
-    }
+  // One store for every run of this process: concurrent runs (each wake-up is one) share its
+  // batches. Their clients are alike (service role, same URL), so any recent one serves.
+  let client: DbClient | undefined;
+  let store: DeliveryStore | undefined;
+  const storeOf = (latest: DbClient) => {
+    client = latest;
+    store ??= deps.store?.(latest) ?? sqlDeliveryStore(() => client!, deps.storeOptions);
     return store;
   };
 
@@ -102,8 +101,8 @@ export function webhookDeliveryHandler(deps: DeliveryHandlerDeps = {}) {
     const store = storeOf(ctx.client);
     const start = await store.start(messageId);
     const where = (attempt: number | null | undefined) =>
-      `job ${job.id}, message ${messageId}, endpoint ${endpoint}, attempt ${attempt ?? "?"}` +
-      ` (job attempt ${job.attempts})`;
+      `job ${job.id}, message ${messageId}, endpoint ${endpoint}, attempt ${attempt ?? "?"}, ` +
+      `job attempt ${job.attempts}`;
 
     if (start.action === "skip") {
       log.debug("webhook skipped", { job_id: job.id, message_id: messageId, reason: start.reason });

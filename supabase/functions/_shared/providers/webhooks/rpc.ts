@@ -125,24 +125,27 @@ export interface SqlDeliveryStoreOptions {
   now?: () => Date;
   /** Most messages in one call (default 500). */
   maxBatch?: number;
+  /** Calls of each function under way at once (default 2: fewer, larger calls). */
+  maxInFlight?: number;
 }
 
 /**
- * The store in Postgres, through `client` (a service-role client): concurrent `start`s and
- * `record`s are batched into single calls.
+ * The store in Postgres, through `client` (a service-role client, or a function giving the
+ * one to use at each call): concurrent `start`s and `record`s are batched into single calls.
  */
 export function sqlDeliveryStore(
-  client: DbClient,
+  client: DbClient | (() => DbClient),
   opts: SqlDeliveryStoreOptions = {},
 ): DeliveryStore {
-  const maxBatch = opts.maxBatch ?? 500;
+  const batching = { maxBatch: opts.maxBatch ?? 500, maxInFlight: opts.maxInFlight ?? 2 };
+  const clientOf = typeof client === "function" ? client : () => client;
   const starts = new Batcher<string, DeliveryStart>(
-    (ids) => startDeliveries(client, ids, opts.now?.()),
-    { maxBatch },
+    (ids) => startDeliveries(clientOf(), ids, opts.now?.()),
+    batching,
   );
   const records = new Batcher<AttemptRecord, RecordedOutcome>(
-    (attempts) => recordAttempts(client, attempts, opts.now?.()),
-    { maxBatch },
+    (attempts) => recordAttempts(clientOf(), attempts, opts.now?.()),
+    batching,
   );
   return {
     start: (messageId) => starts.add(messageId),
