@@ -5,7 +5,9 @@
  * notification and endpoint (`endpoints` endpoints at the webhook receiver stand-in), delivered
  * through the `webhooks` queue by `deliver-webhooks` while the check kills that function and
  * restarts Postgres, with the receiver answering a `faults` share of its requests 503 with
- * `retry-after: 1`.
+ * `retry-after: 1` and holding a `slow` share for `slowMs` before it records and answers them
+ * (so that the kills find deliveries in flight, whose retries reach the receiver again with the
+ * same `webhook-id`).
  *
  * Items are the (ticket, endpoint) pairs. One is delivered when the receiver accepted a delivery
  * of the ticket's event whose signature verified; lost when it never did. Twice: a pair for which
@@ -25,6 +27,10 @@ export interface WebhooksFlowOptions {
   endpoints: number;
   /** Share of the receiver's requests answered 503 with `retry-after: 1` (0: none). */
   faults: number;
+  /** Share of the receiver's requests answered late, after `slowMs` (0: none). */
+  slow: number;
+  /** How late a slow answer comes, in milliseconds (below the engine's 15 s timeout). */
+  slowMs: number;
 }
 
 /** The prefix of the scenario's receiver endpoints and of its data. */
@@ -62,6 +68,9 @@ export function webhooksFlow(opts: WebhooksFlowOptions): ChaosFlow {
           retry_after: 1,
           fraction: opts.faults,
         });
+      }
+      if (opts.slow > 0) {
+        await receiver.faults.add({ action: "delay", delay_ms: opts.slowMs, fraction: opts.slow });
       }
       // The cron job must not run a check of its own in the middle of the burst.
       await db`update cron.job set active = false where jobname = 'check-overdue'`;
@@ -152,7 +161,8 @@ export function webhooksFlow(opts: WebhooksFlowOptions): ChaosFlow {
           `${messages.messages} messages (${messages.delivered} delivered, ${messages.failed} ` +
           `failed, ${messages.retried} retried, highest attempt ${messages.max_attempts}); ` +
           `${jobs.reclaimed} job(s) ran more than once.`,
-          `webhooks: receiver (${Math.round(opts.faults * 100)}% answered 503 retry-after 1): ` +
+          `webhooks: receiver (${Math.round(opts.faults * 100)}% answered 503 retry-after 1, ` +
+          `${Math.round(opts.slow * 100)}% after ${opts.slowMs} ms): ` +
           `${received} deliveries, ${duplicates} duplicate(s) of a webhook-id it had (harmless), ` +
           `${unverified} not verified, ${twoIds} (ticket, endpoint) pair(s) seen with two ` +
           `webhook-ids; ${stats.requests_faulted} requests faulted.`,
