@@ -4,6 +4,8 @@
  *   bash scripts/bench.sh chaos [--cancellations 200] [--waitlist 5000] [--accept 40]
  *     [--probes 500] [--signups 300] [--create-concurrency 4] [--rate 2] [--throttled 0.25]
  *     [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
+ *     [--overdue 300] [--hook-endpoints 2] [--hook-faults 0.1] [--hook-slow 0.1]
+ *     [--hook-slow-ms 10000]
  *
  * On a fresh, durable `bench` platform it starts a burst of work on every queue (one
  * `ChaosFlow` per flow: scripts/bench/chaos/), then, while the work drains, kills the edge
@@ -13,7 +15,10 @@
  * (RESEND_REQUESTS_PER_SECOND, 5 by default), and answering a `--throttled` share of requests
  * with 429 and `retry-after: 1` besides, so senders must slow down and jobs are throttled; the
  * Evolution stand-in answers the same share of its calls with 429 and runs at most
- * `--create-concurrency` instance creations at once. It waits until every queue
+ * `--create-concurrency` instance creations at once; the webhook receiver answers a
+ * `--hook-faults` share of the overdue-ticket deliveries 503 with `retry-after: 1` and a
+ * `--hook-slow` share only after `--hook-slow-ms` (`--overdue` tickets made overdue at once,
+ * `--hook-endpoints` endpoints). It waits until every queue
  * has drained or `--timeout` seconds have passed, then prints per flow: items, delivered, lost,
  * delivered twice, dead jobs, time to drain; and the faults, the 429s, the failed attempts and
  * the errors logged. Exits 1 when anything is lost, doubled, dead or not drained, 0 otherwise.
@@ -37,6 +42,7 @@ import {
 import { probeFlow } from "./chaos/probe_flow.ts";
 import { resendControl } from "../platform/stand_ins/resend/email.ts";
 import { waitlistFlow } from "./chaos/waitlist_flow.ts";
+import { webhooksFlow } from "./chaos/webhooks_flow.ts";
 import { whatsappFlow } from "./chaos/whatsapp_flow.ts";
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +71,13 @@ const flows: ChaosFlow[] = [
     signups: flag("signups", 300),
     throttled: THROTTLED,
     createConcurrency: flag("create-concurrency", 4),
+  }),
+  webhooksFlow({
+    tickets: flag("overdue", 300),
+    endpoints: flag("hook-endpoints", 2),
+    faults: flag("hook-faults", 0.1),
+    slow: flag("hook-slow", 0.1),
+    slowMs: flag("hook-slow-ms", 10_000),
   }),
 ];
 

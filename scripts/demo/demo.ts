@@ -1,6 +1,6 @@
 /**
  * What the dev command shows of each flow once the platform runs: each flow's demo lives in its
- * own module here (job_core.ts, waitlist.ts, whatsapp.ts) and scripts/dev.ts prints them in order. A demo may
+ * own module here (job_core.ts, waitlist.ts, whatsapp.ts, workshop.ts) and scripts/dev.ts prints them in order. A demo may
  * probe the running stack first (a line printed before the summary, e.g. the job pipeline
  * check), then says how to try the flow by hand (printed after the summary).
  */
@@ -9,6 +9,7 @@ import type { Platform } from "../platform/start.ts";
 import { jobCoreDemo } from "./job_core.ts";
 import { waitlistDemo } from "./waitlist.ts";
 import { whatsappDemo } from "./whatsapp.ts";
+import { workshopDemo } from "./workshop.ts";
 
 /** What a demo gets: a connection to the dev database and the running platform. */
 export interface DemoContext {
@@ -37,4 +38,9 @@ export interface FlowDemo {
 }
 
 /** Every flow's demo, in the order the dev command prints them. */
-export const DEMOS: readonly FlowDemo[] = [jobCoreDemo, waitlistDemo, whatsappDemo];
+export const DEMOS: readonly FlowDemo[] = [
+  jobCoreDemo,
+  waitlistDemo,
+  whatsappDemo,
+  workshopDemo,
+];

@@ -160,6 +160,50 @@ Deno.test("runQueue() keeps claiming while a slow job runs: it does not wait for
   }
 });
 
+Deno.test("runQueue() with a subject limit drains the other subjects while one subject's jobs hang", async () => {
+  const sql = testSql();
+  try {
+    // 30 quick jobs over three subjects and 4 slow ones of subject "slow"; at most 2 of a
+    // subject run at once, so every claim comes back short of its limit.
+    await sql`select jobs.create_queue(p_name => 'runner_subjects', p_function_name => null,
+                                       p_batch_size => 10)`;
+    await sql`update jobs.queues set subject_concurrency = 2 where name = 'runner_subjects'`;
+    await sql`
+      select public.job_enqueue('runner_subjects', jsonb_build_object('n', n),
+                                case when n <= 4 then 'slow' else 'quick:' || n % 3 end)
+      from generate_series(1, 34) n`;
+    let quickDone = 0;
+    let releasedBy = "";
+    let releaseSlow!: (by: string) => void;
+    const slowMayEnd = new Promise<void>((resolve) => {
+      releaseSlow = (by) => {
+        releasedBy ||= by;
+        resolve();
+      };
+    });
+    // A runner that waited for the slow jobs before claiming again (a claim came back short;
+    // the job core still counted ended but unreported jobs as running), or that stopped as
+    // "drained" after such a claim, would leave the quick jobs behind: the timer would end the
+    // slow ones first.
+    const timer = setTimeout(() => releaseSlow("timer"), 8_000);
+    const summary = await runQueue<{ n: number }>({
+      client,
+      queue: "runner_subjects",
+      concurrency: 10,
+      handler: async (job) => {
+        if (job.payload.n <= 4) return await slowMayEnd;
+        if (++quickDone === 30) releaseSlow("the quick jobs");
+      },
+    });
+    clearTimeout(timer);
+    assertEquals(releasedBy, "the quick jobs");
+    assertEquals([summary.succeeded, summary.stoppedBy], [34, "drained"]);
+    assertEquals(await states(sql, "runner_subjects"), { succeeded: 34 });
+  } finally {
+    await sql.end();
+  }
+});
+
 Deno.test("runQueue() runs jobs that its jobs enqueue, in the same run", async () => {
   const sql = testSql();
   try {

@@ -2,8 +2,9 @@
  * The dev command starts the whole platform, proves the job pipeline with a probe, prints where
  * everything is and how to try the waitlist (the statement it prints brings invitations to the
  * inbox) and WhatsApp provisioning (the seeded doctors' instances in their demo states; the
- * statement it prints signs up a user whose instance appears on the Evolution stand-in), and
- * Ctrl-C (SIGINT) stops every process it started.
+ * statement it prints signs up a user whose instance appears on the Evolution stand-in) and the
+ * workshop's overdue-ticket webhooks (the statements it prints bring a verified delivery to the
+ * webhook receiver stand-in), and Ctrl-C (SIGINT) stops every process it started.
  *
  * It runs a dev stack of its own (`PLATFORM_PORT_OFFSET`, folder `.local/dev-<offset>`) on ports
  * chosen so that nothing else can hold them:
@@ -23,12 +24,14 @@ import { waitFor } from "../_support/wait.ts";
 import { portInUse } from "../../scripts/platform/process.ts";
 import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 import { evolutionControl } from "../../scripts/platform/stand_ins/evolution/control.ts";
+import { webhookReceiverControl } from "../../scripts/platform/stand_ins/webhook_receiver/control.ts";
 
 const OFFSET = 6750 + Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) % 4400;
 const API_PORT = 54321 + OFFSET; // 61071 to 65371
 const DB_PORT = 54322 + OFFSET;
 const INBOX_PORT = 54324 + OFFSET;
 const EVOLUTION_PORT = 54325 + OFFSET;
+const RECEIVER_PORT = 54326 + OFFSET;
 
 /** What dev.ts prints for the waitlist demo: one statement to paste into psql. */
 const CANCEL_STATEMENT = "update appointments set status = 'cancelled' where id = " +
@@ -42,6 +45,10 @@ const SIGN_UP_STATEMENT = "insert into auth.users (email, raw_user_meta_data) va
 const WATCH_STATEMENT = "select p.full_name, i.instance_name, i.instance_status, i.qr_count, " +
   "i.last_qr_update from evolution_instances i join profiles p on p.id = i.user_id " +
   "order by i.created_at desc limit 5;";
+/** What dev.ts prints for the workshop demo: a ticket made overdue, and the check run now. */
+const OVERDUE_STATEMENT =
+  /\n {7}(update tickets set scheduled_date = now\(\) - interval '1 hour' where id = (\d+);)\n/;
+const CHECK_NOW_STATEMENT = "select jobs.call_function('check-overdue', '{}', 'manual');";
 
 /** Pids of the processes whose command line contains `text`. */
 async function processesWith(text: string): Promise<Set<string>> {
@@ -121,8 +128,8 @@ function startDev() {
   };
 }
 
-Deno.test("scripts/dev.ts starts everything, prints the waitlist and WhatsApp demos, and SIGINT leaves nothing running", async () => {
-  for (const port of [API_PORT, DB_PORT, INBOX_PORT, EVOLUTION_PORT]) {
+Deno.test("scripts/dev.ts starts everything, prints the waitlist, WhatsApp and workshop demos, and SIGINT leaves nothing running", async () => {
+  for (const port of [API_PORT, DB_PORT, INBOX_PORT, EVOLUTION_PORT, RECEIVER_PORT]) {
     assertEquals(
       await portInUse(port),
       false,
@@ -174,10 +181,23 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist and WhatsApp de
       "the line that says to open the stand-in's page",
     );
     assert(output.includes(`\n       ${WATCH_STATEMENT}\n`), "the query to watch, on its own line");
+    assertMatch(output, new RegExp(`Webhooks +http://127\\.0\\.0\\.1:${RECEIVER_PORT}/\n`));
+    assertMatch(
+      output,
+      /Workshop check: 10 users, 9 machines, 12 tickets; webhook endpoint [0-9a-f-]{36} created for /,
+    );
+    const overdue = OVERDUE_STATEMENT.exec(output);
+    assert(overdue, "the statement that makes a ticket overdue, on its own line");
+    assert(output.includes(`\n       ${CHECK_NOW_STATEMENT}\n`), "the check-now statement");
+    assert(
+      output.includes(`Open the webhook receiver's page, http://127.0.0.1:${RECEIVER_PORT}/,`),
+      "the line that says to open the receiver's page",
+    );
     assert(await portInUse(API_PORT), "the gateway listens");
     assert(await portInUse(DB_PORT), "Postgres listens");
     assert(await portInUse(INBOX_PORT), "the Resend stand-in listens");
     assert(await portInUse(EVOLUTION_PORT), "the Evolution stand-in listens");
+    assert(await portInUse(RECEIVER_PORT), "the webhook receiver stand-in listens");
 
     // The demo as a person tries it: the printed statement, pasted into psql (quiet hours off,
     // whatever the time), brings the invitations to the inbox.
@@ -216,6 +236,19 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist and WhatsApp de
       const held = await evolutionControl(`http://127.0.0.1:${EVOLUTION_PORT}`)
         .instance(instance.instance_name);
       assertEquals(held?.state, "connecting", "the stand-in holds the instance, connecting");
+
+      // The workshop demo as a person tries it: the two printed statements bring one verified
+      // ticket.overdue delivery to the receiver.
+      await sql.unsafe(overdue[1]);
+      await sql.unsafe(CHECK_NOW_STATEMENT);
+      const receiver = webhookReceiverControl(`http://127.0.0.1:${RECEIVER_PORT}`);
+      const [delivery] = await waitFor(async () => {
+        const list = await receiver.list({ endpoint: "automation" });
+        return list.length ? list : undefined;
+      }, { what: "the delivery of the demo's overdue ticket", timeoutMs: 15_000 });
+      assertEquals([delivery.verified, delivery.event_type], [true, "ticket.overdue"]);
+      // deno-lint-ignore no-explicit-any
+      assertEquals((delivery.json as any).data.ticket.id, Number(overdue[2]));
     } finally {
       await sql.end();
     }
@@ -227,6 +260,7 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist and WhatsApp de
     assertEquals(await portInUse(DB_PORT), false, "the database port is closed");
     assertEquals(await portInUse(INBOX_PORT), false, "the inbox port is closed");
     assertEquals(await portInUse(EVOLUTION_PORT), false, "the Evolution stand-in's port is closed");
+    assertEquals(await portInUse(RECEIVER_PORT), false, "the receiver's port is closed");
     assertEquals((await processesWith(`.local/dev-${OFFSET}/pg`)).size, 0, "no postgres is left");
     const functionsAfter = await processesWith("supabase/functions/job-probe/index.ts");
     const leftover = [...functionsAfter].filter((pid) => !functionsBefore.has(pid));

@@ -90,14 +90,17 @@ export async function queueLoad(db: postgres.Sql, queues: string[]): Promise<Que
   };
 }
 
-/** Failed attempts of the queues' jobs, grouped by error (numbers and ids masked), commonest first. */
+/**
+ * Failed attempts of the queues' jobs, grouped by error (numbers, ids and webhook-ids masked),
+ * commonest first.
+ */
 export async function failedAttempts(
   db: postgres.Sql,
   queues: string[],
 ): Promise<{ error: string; attempts: number; jobs: number; highest: number }[]> {
   const rows = await db`
     select left(regexp_replace(coalesce(error, '(no error)'),
-                               '[0-9a-f]{8}-[0-9a-f-]{27}|[0-9]+', '#', 'g'), 110) as error,
+                               'msg_[0-9a-f]{32}|[0-9a-f]{8}-[0-9a-f-]{27}|[0-9]+', '#', 'g'), 110) as error,
            count(*)::int as attempts, count(distinct job_id)::int as jobs,
            max(attempt)::int as highest
     from jobs.job_events

@@ -165,8 +165,15 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
   let stopLeases: (() => void) | undefined;
   /** Claim at the next turn whatever the room (at start, and when all is quiet). */
   let claimNow = true;
-  /** Room needed before the next claim: more after a claim came back short. */
-  let claimWhenFree = claimAtLeast;
+  /**
+   * The last claim came back short: the queue had no more for now, or its subject limit
+   * (`jobs.queues.subject_concurrency`) held the rest back. The next claim waits until an
+   * outcome reported since has freed a slot in the job core: jobs that ended but are not
+   * reported yet still count as running there, and a slow job may not end for a long time.
+   */
+  let lastClaimShort = false;
+  /** Outcomes reported when the last claim started. */
+  let reportedAtClaim = 0;
   /** Jobs ended so far, and when the last claim started: later ones may have enqueued more. */
   let ended = 0;
   let endedAtClaim = 0;
@@ -218,7 +225,8 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
         break;
       }
       const free = concurrency - running.size;
-      if (backlog.length === 0 && (claimNow || free >= claimWhenFree)) {
+      const freed = !lastClaimShort || reporter.reported > reportedAtClaim;
+      if (backlog.length === 0 && (claimNow || (free >= claimAtLeast && freed))) {
         // The first claim takes a batch (the queue's batch_size unless `batchSize` is set);
         // later ones top up the room that has freed.
         const limit = running.size === 0 ? opts.batchSize ?? null : Math.min(
@@ -226,10 +234,10 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
           opts.batchSize ?? free,
         );
         endedAtClaim = ended;
+        reportedAtClaim = reporter.reported;
         const jobs = await core.claim<P>(limit ?? undefined);
         claimNow = false;
-        const short = jobs.length === 0 || (limit !== null && jobs.length < limit);
-        claimWhenFree = short ? free + claimAtLeast : claimAtLeast;
+        lastClaimShort = jobs.length === 0 || (limit !== null && jobs.length < limit);
         if (jobs.length > 0) {
           summary.batches++;
           summary.claimed += jobs.length;
@@ -240,7 +248,11 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
         }
       }
       if (running.size > 0) {
-        await Promise.race(running.values());
+        // A job ending, or a report landing (it may free a subject's slot), whichever first.
+        await Promise.race([
+          ...running.values(),
+          ...(reporter.reporting ? [reporter.reporting] : []),
+        ]);
         continue;
       }
       if (ended > endedAtClaim) {
@@ -250,6 +262,10 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
       // Nothing runs and nothing is due: wait for a short retry-after, if one is pending.
       await reporter.settled();
       reporter.throwIfFailed();
+      if (reporter.reported > reportedAtClaim) {
+        claimNow = true; // the last claim ran before reports that freed subject slots
+        continue;
+      }
       const retryAt = reporter.nextShortRetry(shortRetryMs);
       if (retryAt === undefined || now() - started + (retryAt - Date.now()) >= wallBudgetMs) {
         break;
@@ -296,12 +312,23 @@ class OutcomeReporter {
   #inFlight: Promise<void> | undefined;
   #failure: unknown;
   #retryAt: number[] = [];
+  #reported = 0;
 
   constructor(private readonly core: JobCore, private readonly summary: RunSummary) {}
 
   add(outcome: Outcome) {
     this.#pending.push(outcome);
     this.#kick();
+  }
+
+  /** Outcomes whose report has reached the job core (their jobs no longer count as running). */
+  get reported(): number {
+    return this.#reported;
+  }
+
+  /** The report under way, if any (it resolves, never rejects). */
+  get reporting(): Promise<void> | undefined {
+    return this.#inFlight;
   }
 
   /** Resolves once every outcome added so far is reported (or reporting failed). */
@@ -338,6 +365,7 @@ class OutcomeReporter {
   async #report(outcomes: Outcome[]) {
     try {
       const reported = await this.core.report(outcomes);
+      this.#reported += outcomes.length;
       this.#count(outcomes, reported);
     } catch (error) {
       this.#failure = error;
