@@ -246,6 +246,8 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
           while (backlog.length > 0 && running.size < concurrency) start(backlog.shift()!);
           continue;
         }
+        // Reports that landed while the claim ran may have freed slots it still saw taken.
+        if (reporter.reported > reportedAtClaim) continue;
       }
       if (running.size > 0) {
         // A job ending, or a report landing (it may free a subject's slot), whichever first.
