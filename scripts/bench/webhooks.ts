@@ -2,7 +2,7 @@
  * Signed webhooks benchmark (a script that prints figures, not a test).
  *
  *   bash scripts/bench.sh webhooks [overdue] [throughput] [isolation]
- *     [--tickets 100000] [--runs 1000] [--messages 10000] [--endpoints 4]
+ *     [--tickets 100000] [--runs 1000] [--messages 10000] [--endpoints 10]
  *     [--iso-messages 10000] [--iso-endpoints 10] [--timeout 300]
  *
  * On a fresh, durable `bench` platform (the webhook receiver stand-in at its defaults) it
@@ -44,7 +44,7 @@ const run = sections(SECTIONS);
 const TICKETS = flag("tickets", 100_000);
 const RUNS = flag("runs", 1000);
 const MESSAGES = flag("messages", 10_000);
-const ENDPOINTS = Math.max(1, flag("endpoints", 4));
+const ENDPOINTS = Math.max(1, flag("endpoints", 10));
 const ISO_MESSAGES = flag("iso-messages", 10_000);
 const ISO_ENDPOINTS = Math.max(2, flag("iso-endpoints", 10));
 const TIMEOUT_S = flag("timeout", 300);
@@ -113,7 +113,19 @@ async function publish(eventType: string, label: string, events: number) {
              ${eventType}, jsonb_build_object('n', n, 'label', ${label}::text),
              'evt_' || ${label}::text || '_' || n)), 0)::int as messages
     from generate_series(1, ${events}) n`;
-  return { messages: row.messages as number, committedAt: performance.now() };
+  const committedAt = performance.now();
+  // The database's clock at COMMIT: delivery times and the drain are measured against it, so
+  // the polling below (every half second, to keep its cost off the figures) adds nothing.
+  const [{ at }] = await sql!`select clock_timestamp() as at`;
+  return { messages: row.messages as number, committedAt, committedAtDb: at as Date };
+}
+
+/** Seconds from `since` (the database's clock) to the last delivery to the endpoints. */
+async function lastDeliveryAfter(endpointIds: string[], since: Date): Promise<number> {
+  const [row] = await sql!`
+    select extract(epoch from max(delivered_at) - ${since}::timestamptz)::float8 as s
+    from public.webhook_messages where endpoint_id = any(${endpointIds}::uuid[])`;
+  return Number(row.s);
 }
 
 /** Waits until the endpoints' messages are all delivered (or failed); answers the counts. */
@@ -129,7 +141,7 @@ async function drained(endpointIds: string[], expected: number, what: string) {
         : undefined;
     },
     what,
-    { timeoutMs: TIMEOUT_S * 1000, everyMs: 50 },
+    { timeoutMs: TIMEOUT_S * 1000, everyMs: 500 },
   );
 }
 
@@ -310,13 +322,13 @@ async function throughputSection() {
 
   const events = Math.ceil(MESSAGES / ENDPOINTS);
   const publishStarted = performance.now();
-  const { messages, committedAt } = await publish("bench.throughput", "tp", events);
+  const { messages, committedAt, committedAtDb } = await publish("bench.throughput", "tp", events);
   const publishMs = committedAt - publishStarted;
   const done = await drained(ids, messages + warm.messages, `${messages} messages delivered`);
-  const elapsedS = (performance.now() - committedAt) / 1000;
+  const elapsedS = await lastDeliveryAfter(ids, committedAtDb);
   const after = await receiverCounts(hooks);
   const rows = await sql!`
-    select extract(epoch from delivered_at - created_at) * 1000 as ms, attempts
+    select extract(epoch from delivered_at - ${committedAtDb}::timestamptz) * 1000 as ms, attempts
     from public.webhook_messages
     where endpoint_id = any(${ids}::uuid[]) and status = 'delivered' and created_at >= ${mark}`;
   const times = latencySummary(rows.map((r) => Number(r.ms)));
@@ -331,11 +343,11 @@ async function throughputSection() {
     ["publish (one transaction)", `${round(publishMs)} ms`],
     ["COMMIT → all delivered", `${round(elapsedS, 2)} s`],
     ["deliveries/s", `${int(perSecond)}   target ≥ 1,000/s: ${verdict(perSecond >= 1000)}`],
-    ["delivery time p50 / p95 / p99 / max", ms(times)],
+    ["delivery time after COMMIT p50 / p95 / p99 / max", ms(times)],
     ["delivered / failed (all runs)", `${int(done.delivered)} / ${int(done.failed)}`],
     ["messages retried", int(retried)],
     [
-      "delivered more than 30 s after publish",
+      "delivered more than 30 s after COMMIT",
       int(rows.filter((r) => Number(r.ms) > 30_000).length),
     ],
     ["receiver: new verified messages", int(after.messages - before.messages)],
@@ -369,10 +381,10 @@ async function isolationRun(label: string, withHang: boolean) {
     await receiver().faults.add({ action: "hang", path: `/hooks/${dead[0].hook}`, fraction: 1 });
   }
   const perEndpoint = Math.ceil(ISO_MESSAGES / ISO_ENDPOINTS);
-  const { messages, committedAt } = await publish(eventType, label, perEndpoint);
+  const { messages, committedAtDb } = await publish(eventType, label, perEndpoint);
   const healthyIds = healthy.map((e) => e.id);
   await drained(healthyIds, perEndpoint * healthyCount, `the healthy messages of ${label}`);
-  const elapsedS = (performance.now() - committedAt) / 1000;
+  const elapsedS = await lastDeliveryAfter(healthyIds, committedAtDb);
   const times = latencySummary(await deliveryTimes(healthyIds));
   let deadState = "";
   if (dead.length) {

@@ -119,8 +119,9 @@ declare
   v_payload jsonb;
   v_size int;
   v_ids text[];
-  v_jobs jsonb;
+  v_endpoint_ids uuid[];
   v_job_ids bigint[];
+  v_created int;
 begin
   if p_event_type is null or p_event_type !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' then
     raise exception using errcode = '22023',
@@ -143,33 +144,43 @@ begin
                        p_event_id, p_event_type, v_size);
   end if;
 
-  with inserted as (
-    insert into public.webhook_messages as m (event_id, endpoint_id, event_type, payload, subject, created_at)
-    select p_event_id, e.id, p_event_type, v_payload, p_subject, p_now
+  -- The messages to create (their ids made here), their jobs, then the messages with their
+  -- job: no second write of each new row. A concurrent publish of the same event may win the
+  -- unique (event_id, endpoint_id) race; the loser's job then finds no message and is skipped.
+  select array_agg(t.id order by t.endpoint_id), array_agg(t.endpoint_id order by t.endpoint_id)
+    into v_ids, v_endpoint_ids
+  from (
+    select 'msg_' || replace(gen_random_uuid()::text, '-', '') as id, e.id as endpoint_id
     from public.webhook_endpoints e
     where e.enabled
       and case when p_endpoint_id is not null then e.id = p_endpoint_id
                else e.event_types is null or p_event_type = any (e.event_types) end
-    order by e.id
-    on conflict (event_id, endpoint_id) do nothing
-    returning m.id, m.endpoint_id
-  )
-  select array_agg(i.id order by i.id),
-         jsonb_agg(jsonb_build_object('payload', jsonb_build_object('message_id', i.id),
-                                      'subject', 'endpoint:' || i.endpoint_id,
-                                      'dedupe_key', i.id) order by i.id)
-    into v_ids, v_jobs
-  from inserted i;
-
+      and not exists (
+        select from public.webhook_messages m
+        where m.event_id = p_event_id and m.endpoint_id = e.id
+      )
+  ) t;
   if v_ids is null then
     return 0;
   end if;
+
   select array_agg(j.id order by j.ord) into v_job_ids
-  from jobs.enqueue_many('webhooks', v_jobs, p_now, 'publish') with ordinality as j(id, ord);
-  update public.webhook_messages m set job_id = q.job_id
-  from unnest(v_ids, v_job_ids) as q(id, job_id)
-  where m.id = q.id;
-  return cardinality(v_ids);
+  from jobs.enqueue_many(
+    'webhooks',
+    (select jsonb_agg(jsonb_build_object('payload', jsonb_build_object('message_id', t.id),
+                                         'subject', 'endpoint:' || t.endpoint_id,
+                                         'dedupe_key', t.id) order by t.ord)
+     from unnest(v_ids, v_endpoint_ids) with ordinality as t(id, endpoint_id, ord)),
+    p_now, 'publish'
+  ) with ordinality as j(id, ord);
+
+  insert into public.webhook_messages as m
+    (id, event_id, endpoint_id, event_type, payload, subject, job_id, created_at)
+  select t.id, p_event_id, t.endpoint_id, p_event_type, v_payload, p_subject, t.job_id, p_now
+  from unnest(v_ids, v_endpoint_ids, v_job_ids) as t(id, endpoint_id, job_id)
+  on conflict (event_id, endpoint_id) do nothing;
+  get diagnostics v_created = row_count;
+  return v_created;
 end
 $$;
 comment on function webhooks_internal.publish(text, jsonb, text, text, uuid, timestamptz) is
@@ -682,9 +693,9 @@ begin
   end if;
   select array_agg(j.id order by j.ord) into v_job_ids
   from jobs.enqueue_many('webhooks', v_jobs, p_now, 'replay') with ordinality as j(id, ord);
-  update public.webhook_messages m set job_id = q.job_id
-  from unnest(v_ids, v_job_ids) as q(id, job_id)
-  where m.id = q.id;
+  -- By primary key (= any): a join with unnest() may be planned as a scan of every message.
+  update public.webhook_messages m set job_id = v_job_ids[array_position(v_ids, m.id)]
+  where m.id = any (v_ids);
   return cardinality(v_ids);
 end
 $$;

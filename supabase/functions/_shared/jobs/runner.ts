@@ -275,14 +275,15 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
       await new Promise((resolve) => setTimeout(resolve, Math.max(0, retryAt - Date.now()) + 50));
       claimNow = true;
     }
+    if (summary.stoppedBy !== "drained") {
+      // Work may remain: ask for the next wake-up now, rather than wait for the cron or for
+      // this run's slowest job (a hanging endpoint would hold the others back until it ends).
+      await core.wake("continue");
+    }
     // Claimed jobs are finished, even past a budget: each claim has cost them an attempt.
     while (running.size > 0) await Promise.all(running.values());
     await reporter.settled();
     reporter.throwIfFailed();
-    if (summary.stoppedBy !== "drained") {
-      // Work may remain: ask for the next wake-up now rather than wait for the cron.
-      await core.wake("continue");
-    }
   } catch (error) {
     // A job core call failed: the running jobs end and report what they can before the run
     // fails; claimed jobs not started yet come back when their lease expires.
