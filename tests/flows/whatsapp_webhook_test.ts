@@ -7,6 +7,7 @@
  * settings endpoint's `qr` action reconnects the instance, which a scan then opens.
  */
 import { assert, assertEquals, assertMatch, assertNotEquals } from "../_support/assert.ts";
+import { waitFor } from "../_support/wait.ts";
 import {
   callSettings,
   credentialsOf,
@@ -131,12 +132,18 @@ Deno.test("QR codes rotate into the database, the QR limit shows as refused, and
   try {
     await evolution.setBehaviour({ qrIntervalMs: 200, qrLimit: 5, webhookRetryBaseMs: 200 });
     const user = await t.signUp();
-    const seen = new Set<string>();
-    const first = await t.waitForInstance(user.id, (row) => {
-      if (row.qr_code_text) seen.add(row.qr_code_text);
-      return seen.size >= 3;
-    }, { intervalMs: 20 });
-    assert(first.qr_count >= 2, `qr_count ${first.qr_count}`);
+    // Codes rotate every 200 ms; under load their webhooks may land together, so the stored
+    // events (not snapshots of the row) show the rotation.
+    const first = await t.waitForInstance(user.id, (row) => row.qr_count >= 2);
+    await waitFor(async () => {
+      const stored = new Set(
+        (await storedEvents(t.sql, first.instance_name))
+          .filter((e) => e.event === "qrcode.updated")
+          .map((e) => String(e.payload.data?.qrcode?.code)),
+      );
+      return stored.size >= 3 && stored;
+    }, { what: "three QR codes stored from qrcode.updated events" });
+    assert(first.qr_code_text, "the instance shows its current code");
     const refused = await t.waitForInstance(user.id, (row) => row.instance_status === "refused");
     assertEquals(refused.status_reason, 428);
 
