@@ -325,7 +325,13 @@ try {
   }
   await resend.rateLimit.set(RATE);
   if (THROTTLED > 0) {
-    await resend.faults.add({ action: "status", status: 429, retry_after: 1, fraction: THROTTLED });
+    await resend.faults.add({
+      action: "status",
+      status: 429,
+      retry_after: 1,
+      fraction: THROTTLED,
+      random: true,
+    });
   }
   const pace = platform.env.RESEND_REQUESTS_PER_SECOND ?? "5 (default)";
 

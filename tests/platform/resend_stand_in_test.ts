@@ -622,6 +622,29 @@ Deno.test("a fraction fault fails that share of the calls, spread evenly", async
   });
 });
 
+Deno.test("a random fraction fault fails about that share of the calls, in no fixed step", async () => {
+  await withStandIn({}, async ({ api, control }) => {
+    await control("POST", "/_local/faults", {
+      action: "status",
+      status: 503,
+      fraction: 0.5,
+      random: true,
+      path: "/emails/none",
+    });
+    const faulted: boolean[] = [];
+    for (let i = 0; i < 200; i++) {
+      const res = await api("GET", "/emails/none");
+      await res.body?.cancel();
+      faulted.push(res.status === 503);
+    }
+    const count = faulted.filter(Boolean).length;
+    // Binomial(200, 0.5): outside 60..140 has a probability under 1e-8.
+    assert(count > 60 && count < 140, `${count} of 200 calls faulted`);
+    const everyOther = faulted.every((hit, i) => hit === (i % 2 === 1));
+    assert(!everyOther, "the faulted calls follow no fixed step");
+  });
+});
+
 Deno.test("the control API answers 400 with a clear message to invalid faults and queries", async () => {
   await withStandIn({}, async ({ url }) => {
     const call = async (method: string, path: string, body?: string) => {

@@ -67,10 +67,16 @@ export function webhooksFlow(opts: WebhooksFlowOptions): ChaosFlow {
           status: 503,
           retry_after: 1,
           fraction: opts.faults,
+          random: true,
         });
       }
       if (opts.slow > 0) {
-        await receiver.faults.add({ action: "delay", delay_ms: opts.slowMs, fraction: opts.slow });
+        await receiver.faults.add({
+          action: "delay",
+          delay_ms: opts.slowMs,
+          fraction: opts.slow,
+          random: true,
+        });
       }
       // The cron job must not run a check of its own in the middle of the burst.
       await db`update cron.job set active = false where jobname = 'check-overdue'`;

@@ -49,6 +49,7 @@ export function whatsappFlow(opts: WhatsAppFlowOptions): ChaosFlow {
           status: 429,
           retry_after: 1,
           fraction: opts.throttled,
+          random: true,
         });
       }
     },

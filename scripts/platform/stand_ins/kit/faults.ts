@@ -14,7 +14,9 @@
  *
  * A rule applies to the next `count` matching calls (default 1), or, with `fraction`, to that
  * share of the matching calls, spread evenly (0.25: the 4th, 8th, 12th...), for as long as it
- * is installed (or for `count` faults when both are given). `path` limits a rule to one path
+ * is installed (or for `count` faults when both are given). With `random: true` the share is
+ * drawn at random instead: a client whose retries make a fixed number of calls cannot fall
+ * in step with an even spread and be faulted forever (the chaos check uses it). `path` limits a rule to one path
  * (for Resend: `/emails`, `/emails/batch`, `/emails/<id>`). Rules are tried in the order
  * installed.
  */
@@ -23,6 +25,7 @@ import { z } from "zod";
 const scope = {
   count: z.int().min(1).optional(),
   fraction: z.number().gt(0).max(1).optional(),
+  random: z.boolean().optional(),
   path: z.string().startsWith("/").optional(),
 };
 
@@ -88,8 +91,10 @@ export class FaultInjector {
       if (rule.path !== undefined && rule.path !== path) continue;
       fault.matched++;
       const hit = rule.fraction === undefined ||
-        Math.floor(fault.matched * rule.fraction + 1e-9) >
-          Math.floor((fault.matched - 1) * rule.fraction + 1e-9);
+        (rule.random
+          ? Math.random() < rule.fraction
+          : Math.floor(fault.matched * rule.fraction + 1e-9) >
+            Math.floor((fault.matched - 1) * rule.fraction + 1e-9));
       if (!hit) continue;
       fault.faulted++;
       if (fault.remaining !== null && --fault.remaining === 0) {
