@@ -41,6 +41,22 @@ if [ "${#missing_packages[@]}" -gt 0 ]; then
     -o Dpkg::Options::=--force-confold "${missing_packages[@]}" >&2
 fi
 
+# The platforms listen on fixed ports (dev 5432x, test 5532x, bench 5632x), inside Linux's
+# ephemeral range: after a burst of outgoing connections, a socket in TIME_WAIT on one of them
+# makes the next listen fail (AddrInUse). Reserving them keeps the kernel from handing them out
+# (explicit listens still work). Best effort: skipped without root or password-less sudo.
+PLATFORM_PORTS="54320-54339,55320-55339,56320-56339"
+RESERVED_PORTS_FILE=/proc/sys/net/ipv4/ip_local_reserved_ports
+if [ -w "$RESERVED_PORTS_FILE" ] || { [ -f "$RESERVED_PORTS_FILE" ] && sudo -n true 2>/dev/null; }; then
+  reserved=$(cat "$RESERVED_PORTS_FILE")
+  case ",$reserved," in
+    *",54320-54339,"*) ;;
+    *) echo "${reserved:+$reserved,}$PLATFORM_PORTS" |
+      { if [ -w "$RESERVED_PORTS_FILE" ]; then cat >"$RESERVED_PORTS_FILE"; else sudo -n tee "$RESERVED_PORTS_FILE" >/dev/null; fi; } 2>/dev/null ||
+      echo "bootstrap: could not reserve the platform ports $PLATFORM_PORTS (go on without)" >&2 ;;
+  esac
+fi
+
 # npm tools: one package.json and its lock (exact versions; a caret range can resolve to a
 # release whose platform package is not published), installed with one `npm install`.
 TOOLS_SPEC="$PROJECT_ROOT/scripts/tools"

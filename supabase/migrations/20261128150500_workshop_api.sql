@@ -102,6 +102,9 @@ returns table (ticket_id bigint, overdue_by interval)
 language sql
 stable
 security definer
+-- Overdue tickets are few: without this the planner expects 1000 rows and joins the view's
+-- tickets by scanning them all (57 ms instead of 5 over 100,000 tickets).
+rows 100
 set search_path = ''
 as $$
   select t.id, p_now - t.scheduled_date
