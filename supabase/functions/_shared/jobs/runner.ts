@@ -71,6 +71,9 @@ export interface RunSummary {
   durationMs: number;
 }
 
+/** After a budget stop, how long the running jobs may take before the next run is woken. */
+const SLOW_JOBS_WAKE_MS = 1_000;
+
 function cpuMs(): number {
   const usage = cpuProcess.cpuUsage();
   return (usage.user + usage.system) / 1000;
@@ -276,8 +279,15 @@ export async function runQueue<P>(opts: RunOptions<P>): Promise<RunSummary> {
       claimNow = true;
     }
     if (summary.stoppedBy !== "drained") {
-      // Work may remain: ask for the next wake-up now, rather than wait for the cron or for
-      // this run's slowest job (a hanging endpoint would hold the others back until it ends).
+      // Work may remain: ask for the next wake-up once the running jobs end (so two runs do not
+      // overlap), or after a second if they are slow (a hanging endpoint would otherwise hold
+      // the others back until it times out), rather than wait for the cron.
+      let timer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        Promise.all(running.values()),
+        new Promise((resolve) => timer = setTimeout(resolve, SLOW_JOBS_WAKE_MS)),
+      ]);
+      clearTimeout(timer);
       await core.wake("continue");
     }
     // Claimed jobs are finished, even past a budget: each claim has cost them an attempt.
