@@ -64,6 +64,32 @@ comment on function webhooks_internal.require_admin() is
   'Raises 42501 "Only admins manage webhook endpoints" unless webhooks_internal.is_admin(): the first statement of every management RPC.';
 revoke all on function webhooks_internal.require_admin() from public, anon, authenticated, service_role;
 
+-- The one spelling of an event type: lower-case words separated by dots (ticket.overdue).
+create function webhooks_internal.is_event_type(p_event_type text) returns boolean
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select coalesce(p_event_type ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$', false)
+$$;
+comment on function webhooks_internal.is_event_type(text) is
+  'True when p_event_type is lower-case words separated by dots (ticket.overdue); false for null. webhook_endpoints.event_types (through are_event_types), publish and the management RPCs all check with it.';
+revoke all on function webhooks_internal.is_event_type(text) from public, anon, authenticated;
+
+-- Whether every entry of a list is an event type (none null).
+create function webhooks_internal.are_event_types(p_event_types text[]) returns boolean
+language sql
+immutable
+parallel safe
+set search_path = ''
+as $$
+  select coalesce(bool_and(webhooks_internal.is_event_type(t)), true) from unnest(p_event_types) t
+$$;
+comment on function webhooks_internal.are_event_types(text[]) is
+  'True when every entry of p_event_types is an event type (webhooks_internal.is_event_type), none null.';
+revoke all on function webhooks_internal.are_event_types(text[]) from public, anon, authenticated;
+
 -- =============================================================================================
 -- Tables
 -- =============================================================================================
@@ -76,9 +102,7 @@ create table public.webhook_endpoints (
     event_types is null or (
       array_ndims(event_types) = 1
       and cardinality(event_types) between 1 and 50
-      and array_position(event_types, null) is null
-      and array_to_string(event_types, ',')
-        ~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+(,[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+)*$'
+      and webhooks_internal.are_event_types(event_types)
     )
   ),
   rate_limit_per_second int check (rate_limit_per_second between 1 and 10000),

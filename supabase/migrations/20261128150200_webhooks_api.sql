@@ -123,7 +123,7 @@ declare
   v_job_ids bigint[];
   v_created int;
 begin
-  if p_event_type is null or p_event_type !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$' then
+  if not webhooks_internal.is_event_type(p_event_type) then
     raise exception using errcode = '22023',
       message = format('Event type "%s" of event %s is invalid: lower-case words separated by dots expected (e.g. ticket.overdue)',
                        p_event_type, p_event_id);
@@ -629,12 +629,11 @@ begin
         message = format('event_types must list 1 to 50 event types (or be null for every type), got %s',
                          cardinality(p_event_types));
     end if;
-    if exists (select from unnest(p_event_types) t
-               where t is null or t !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$') then
+    if not webhooks_internal.are_event_types(p_event_types) then
       raise exception using errcode = '22023',
         message = format('event_types must be lower-case names with dots like ticket.overdue, got %s',
                          (select string_agg(coalesce('"' || t || '"', 'null'), ', ') from unnest(p_event_types) t
-                          where t is null or t !~ '^[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)+$'));
+                          where not webhooks_internal.is_event_type(t)));
     end if;
   end if;
   if p_rate_limit_per_second is not null and p_rate_limit_per_second not between 1 and 10000 then

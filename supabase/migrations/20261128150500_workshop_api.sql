@@ -35,18 +35,6 @@ $$;
 comment on function workshop_internal.settings() is 'The single row of public.workshop_settings (raises 55000 when it is missing).';
 revoke all on function workshop_internal.settings() from public, anon, authenticated;
 
--- Timestamps in events: ISO 8601, UTC, milliseconds (as the engine writes its own).
-create function workshop_internal.iso(p_at timestamptz) returns text
-language sql
-immutable
-set search_path = ''
-as $$
-  select to_char(p_at at time zone 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.MS"Z"')
-$$;
-comment on function workshop_internal.iso(timestamptz) is
-  'p_at as ISO 8601 in UTC with milliseconds (2026-12-07T09:00:00.000Z); null for null.';
-revoke all on function workshop_internal.iso(timestamptz) from public, anon, authenticated;
-
 -- A text cut to fit an event: at most p_chars characters and p_json_bytes bytes once written as
 -- a JSON string (quotes, control characters and multi-byte letters count); a cut text ends
 -- with "…".
@@ -147,8 +135,8 @@ as $$
       'description', workshop_internal.clip(p_ticket.description, 4000, 8000),
       'status', p_ticket.status,
       'priority', p_ticket.priority,
-      'scheduled_date', workshop_internal.iso(p_ticket.scheduled_date),
-      'created_at', workshop_internal.iso(p_ticket.created_at)),
+      'scheduled_date', webhooks_internal.iso(p_ticket.scheduled_date),
+      'created_at', webhooks_internal.iso(p_ticket.created_at)),
     'machine', case when p_machine.id is not null then jsonb_build_object(
       'id', p_machine.id,
       'name', p_machine.name,
@@ -160,7 +148,7 @@ as $$
       'email', p_assignee.email,
       'role', p_assignee.role) end,
     'overdue_by_seconds', floor(extract(epoch from p_now - p_ticket.scheduled_date))::bigint,
-    'notified_at', workshop_internal.iso(p_now))
+    'notified_at', webhooks_internal.iso(p_now))
 $$;
 comment on function workshop_internal.overdue_event_data(public.tickets, public.machines, public.workshop_users, timestamptz) is
   'The data of a ticket.overdue event: {ticket: {id, title, description (≤ 4000 characters, cut with …), status, priority, scheduled_date, created_at}, machine: {id, name, machine_type, location}, assignee: {id, full_name, email, role}, overdue_by_seconds, notified_at} (times ISO 8601 UTC).';
@@ -203,7 +191,7 @@ begin
   if v_subscribers = 0 or cardinality(v_ids) = 0 then
     return jsonb_build_object(
       'overdue', cardinality(v_ids), 'notified', 0, 'messages', 0, 'subscribers', v_subscribers,
-      'checked_at', workshop_internal.iso(p_now),
+      'checked_at', webhooks_internal.iso(p_now),
       'reason', case when v_subscribers = 0
                      then 'No enabled webhook endpoint subscribes to ticket.overdue: nothing recorded'
                      else 'No ticket is overdue' end);
@@ -240,7 +228,7 @@ begin
 
   return jsonb_build_object(
     'overdue', cardinality(v_ids), 'notified', v_notified, 'messages', v_total_messages,
-    'subscribers', v_subscribers, 'checked_at', workshop_internal.iso(p_now));
+    'subscribers', v_subscribers, 'checked_at', webhooks_internal.iso(p_now));
 end
 $$;
 comment on function public.workshop_check_overdue(timestamptz, int) is
