@@ -13,6 +13,7 @@
 import type postgres from "postgres";
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { testSql } from "../_support/db.ts";
+import { asAdmin } from "../../scripts/demo/workshop.ts";
 import { waitFor, type WaitOptions } from "../_support/wait.ts";
 import { webhookReceiverControl } from "../../scripts/platform/stand_ins/webhook_receiver/control.ts";
 import { QUEUES } from "../../supabase/functions/_shared/jobs/queues.ts";
@@ -77,11 +78,7 @@ class WebhooksTest {
 
   /** Runs `fn` in a transaction whose JWT claims are an admin's (the management functions). */
   asAdmin<T>(fn: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
-    return this.sql.begin(async (tx) => {
-      const claims = { role: "authenticated", app_metadata: { role: "admin" } };
-      await tx`select set_config('request.jwt.claims', ${JSON.stringify(claims)}, true)`;
-      return await fn(tx);
-    }) as Promise<T>;
+    return asAdmin(this.sql, fn);
   }
 
   /**
