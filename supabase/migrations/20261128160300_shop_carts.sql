@@ -6,28 +6,35 @@
 -- through shop_automation_run_record.
 
 -- =============================================================================================
--- Helper functions
+-- Triggers
 -- =============================================================================================
 
 /*
- * The default of carts.expires_at: now + the shop's cart lifetime. A column default rather than
- * an insert trigger, so that a cart given an explicit expires_at (imports, demo and benchmark
- * data in the past) keeps it. Evaluated as the inserting role (admins in the dashboard, the
- * service role): security definer, since it reads the settings.
+ * A new cart's expiry: created_at + the shop's cart lifetime. The column keeps the schema's
+ * default (now() + 24 hours), which this BEFORE trigger recognises and replaces; any other
+ * explicit expires_at (imports, demo and benchmark data in the past) is kept. A trigger rather
+ * than a default calling the settings, so that no API role needs to execute a shop_internal
+ * function to insert a cart.
  */
-create function shop_internal.cart_expires_at() returns timestamptz
-language sql
+create function shop_internal.cart_expiry() returns trigger
+language plpgsql
 security definer
 set search_path = ''
 as $$
-  select now() + (shop_internal.settings()).cart_lifetime;
+begin
+  if new.expires_at = now() + interval '24 hours' then
+    new.expires_at := coalesce(new.created_at, now()) + (shop_internal.settings()).cart_lifetime;
+  end if;
+  return new;
+end
 $$;
-comment on function shop_internal.cart_expires_at() is
-  'Default of carts.expires_at: now() + shop_settings.cart_lifetime (24 hours by default). An explicit expires_at on insert is kept.';
-revoke all on function shop_internal.cart_expires_at() from public, anon, authenticated, service_role;
-grant execute on function shop_internal.cart_expires_at() to authenticated, service_role;
+comment on function shop_internal.cart_expiry() is
+  'BEFORE INSERT trigger on carts: a cart given the column''s default expires_at (now() + 24 hours) expires at created_at + shop_settings.cart_lifetime instead; an explicit other value is kept.';
+revoke all on function shop_internal.cart_expiry() from public, anon, authenticated, service_role;
 
-alter table public.carts alter column expires_at set default shop_internal.cart_expires_at();
+create trigger carts_expiry before insert on public.carts
+for each row execute function shop_internal.cart_expiry();
+comment on trigger carts_expiry on public.carts is 'A new cart expires shop_settings.cart_lifetime after its creation.';
 
 -- =============================================================================================
 -- Callable functions

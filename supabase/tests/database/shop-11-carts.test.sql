@@ -9,7 +9,7 @@
 -- old. The skip-locked scenario commits its carts through a second session (dblink) and removes
 -- them after the final rollback.
 begin;
-select plan(25);
+select plan(26);
 
 create extension if not exists dblink with schema extensions;
 
@@ -25,6 +25,9 @@ select is((select expires_at - now() from public.carts where id = :'default_cart
 insert into public.carts (expires_at) values ('2030-01-01 00:00+00') returning id as explicit_cart \gset
 select is((select expires_at from public.carts where id = :'explicit_cart'), timestamptz '2030-01-01 00:00+00',
   'an explicit expires_at is kept');
+insert into public.carts (created_at) values ('2026-12-01 10:00+00') returning id as back_dated_cart \gset
+select is((select expires_at from public.carts where id = :'back_dated_cart'), timestamptz '2026-12-01 12:00+00',
+  'a cart created in the past without an expiry expires cart_lifetime after its created_at');
 
 select tests.act_as_user(tests.create_auth_user('s11.admin@s11.example.test', '{"role": "admin"}'), '{"role": "admin"}');
 insert into public.carts default values returning id as admin_cart \gset
