@@ -2,7 +2,7 @@
  * The expired-cart clean-up (the seed's `clean-expired-carts` cron, hourly): deletes the carts
  * whose `expires_at` has passed in batches of `shop_settings.cart_cleanup_batch`, each batch
  * one short transaction of its own (`shop_clean_expired_carts_batch`, rows locked with skip
- * locked), until a batch comes back short. No lock is held longer than one batch, so carts
+ * locked), until a batch comes back short (or empty). No lock is held longer than one batch, so carts
  * being created or edited meanwhile never wait for the clean-up. Every run is logged in
  * `shop_automation_runs`, failed ones with their error.
  *
@@ -11,12 +11,7 @@
  */
 import type { DbClient } from "../runtime/client.ts";
 import { errorText, log } from "../runtime/log.ts";
-import {
-  cartCleanupBatchSize,
-  cleanExpiredCartsBatch,
-  recordAutomationRun,
-  type RunTrigger,
-} from "./rpc.ts";
+import { cleanExpiredCartsBatch, recordAutomationRun, type RunTrigger } from "./rpc.ts";
 
 /** What the endpoint answers on success (the seed's shape, plus the run's figures). */
 export interface CartCleanupSuccess {
@@ -79,7 +74,11 @@ export async function cleanExpiredCarts(
   let longestBatchMs = 0;
   let outcome: CartCleanupOutcome;
   try {
-    const limit = opts.batchSize ?? await cartCleanupBatchSize(client, context);
+    // Without a size given, each batch takes shop_settings.cart_cleanup_batch (the SQL default):
+    // a full batch is then the largest seen so far, and one batch more tells when the first
+    // batch was already all there was.
+    const limit = opts.batchSize;
+    let largest = 0;
     let complete = false;
     for (;;) {
       const began = performance.now();
@@ -92,7 +91,9 @@ export async function cleanExpiredCarts(
       batches++;
       deletedCount += deleted;
       longestBatchMs = Math.max(longestBatchMs, took);
-      if (deleted < limit) {
+      const short = limit !== undefined ? deleted < limit : deleted === 0 || deleted < largest;
+      largest = Math.max(largest, deleted);
+      if (short) {
         complete = true;
         break;
       }

@@ -15,25 +15,6 @@ export type ShopAutomation = "clean-expired-carts" | "request-reviews" | "daily-
 /** How a run was started: by its cron job, or by hand (an operator, a test, the demo). */
 export type RunTrigger = "schedule" | "manual";
 
-/** The batch size of the clean-up when the settings row is missing (the column's default). */
-export const DEFAULT_CART_CLEANUP_BATCH = 5000;
-
-/**
- * The number of carts one clean-up batch deletes (`shop_settings.cart_cleanup_batch`).
- *
- * @throws {Error} naming the context when the settings cannot be read.
- * @example
- * const batch = await cartCleanupBatchSize(serviceClient(env), "clean-expired-carts");
- */
-export async function cartCleanupBatchSize(client: DbClient, context: string): Promise<number> {
-  const { data, error } = await client.from("shop_settings").select("cart_cleanup_batch")
-    .maybeSingle();
-  if (error) {
-    throw new Error(`Shop settings could not be read (${context}): ${error.message}`);
-  }
-  return data?.cart_cleanup_batch ?? DEFAULT_CART_CLEANUP_BATCH;
-}
-
 /**
  * Deletes one batch of expired carts (`shop_clean_expired_carts_batch`): at most `limit`
  * (default `shop_settings.cart_cleanup_batch`) carts whose `expires_at` is before `now`
