@@ -163,8 +163,9 @@ export async function startShopSenderTest(
     await evolution.faults.clear();
     await resend.faults.clear();
     await sql`select shop_internal.settings()`;
-    [saved] = await sql`select * from public.shop_settings`;
-    const keep = opts.instance === false ? null : saved.whatsapp_instance;
+    const [settings] = await sql`select * from public.shop_settings`;
+    saved = settings;
+    const keep = opts.instance === false ? null : settings.whatsapp_instance;
     await sql`update public.shop_settings set quiet_start = '00:00', quiet_end = '00:00',
       whatsapp_instance = ${keep}`;
   } catch (error) {
