@@ -299,3 +299,54 @@ Deno.test("an admin number not on WhatsApp makes the alert partial; the other de
     await t.done();
   }
 });
+
+Deno.test("review requests go by WhatsApp with the mark to reply, or by email with five single-use links", async () => {
+  const t = await startShopSenderTest();
+  try {
+    const product = await t.product();
+    const onWhatsApp = await t.customer({ language: "en" });
+    const byEmail = await t.customer({ whatsapp: false });
+    const orders: number[] = [];
+    for (const customer of [onWhatsApp, byEmail]) {
+      const [order] = await t.sql<{ id: number }[]>`
+        insert into public.orders (customer_id, status, payment_status, picked_up_at, created_at)
+        values (${customer.id}, 'picked_up', 'paid', now() - interval '8 days',
+                now() - interval '9 days')
+        returning id::int`;
+      await t.sql`insert into public.order_items (order_id, product_id, quantity)
+        values (${order.id}, ${product.id}, 1)`;
+      orders.push(order.id);
+    }
+    const [run] = await t.sql<{ result: { sent: number } }[]>`
+      select public.shop_request_reviews() as result`;
+    assert(run.result.sent >= 2, JSON.stringify(run.result));
+
+    const whatsapp = await t.waitForMessage(orders[0], "review_request");
+    assertEquals([whatsapp.status, whatsapp.channel], ["sent", "whatsapp"]);
+    const [text] = (await t.whatsappTo(onWhatsApp.whatsapp_number!)).map((m) => m.text);
+    assert(text.includes("from 1 to 5, e.g. 4 or ⭐⭐⭐⭐"), text);
+    assert(!text.includes("http"), "no link on WhatsApp");
+
+    const email = await t.waitForMessage(orders[1], "review_request");
+    assertEquals([email.status, email.channel, email.fallback_reason], [
+      "sent",
+      "email",
+      "no WhatsApp number",
+    ]);
+    const [sent] = await t.emailsTo(byEmail.email!);
+    const links = sent.text?.match(/^https?:\/\/\S+$/gm) ?? [];
+    assertEquals(links.length, 5, sent.text ?? "");
+    const urls = links.map((link) => new URL(link));
+    assertEquals(urls.map((u) => u.pathname), Array(5).fill("/functions/v1/review-response"));
+    assertEquals(urls.map((u) => u.searchParams.get("rating")), ["1", "2", "3", "4", "5"]);
+    const token = urls[0].searchParams.get("token")!;
+    assert(urls.every((u) => u.searchParams.get("token") === token), "one token for the 5 marks");
+    const [request] = await t.sql<{ status: string; matches: boolean; pending: string | null }[]>`
+      select status, link_token_hash = waitlist_internal.token_hash(${token}) as matches,
+             link_pending_token as pending
+      from public.review_requests where order_id = ${orders[1]}`;
+    assertEquals([request.status, request.matches, request.pending], ["sent", true, null]);
+  } finally {
+    await t.done();
+  }
+});
