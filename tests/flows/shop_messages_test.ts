@@ -350,3 +350,52 @@ Deno.test("review requests go by WhatsApp with the mark to reply, or by email wi
     await t.done();
   }
 });
+
+Deno.test("a reminder due during quiet hours waits for their end without using up an attempt", async () => {
+  const t = await startShopSenderTest();
+  try {
+    const product = await t.product();
+    const customer = await t.customer();
+    const orderId = await t.order(customer, [{ product, quantity: 1 }], {
+      // Due in an hour: the job waits; the test then makes it run now, in quiet hours.
+      created_at: new Date(Date.now() - 23 * HOUR),
+    });
+    await t.waitForMessage(orderId, "order_confirmation");
+    // Quiet from an hour ago to an hour from now, shop-local; the reminder's job runs anyway.
+    await t.sql.begin(async (tx) => {
+      await tx`update public.shop_settings
+        set quiet_start = (now() at time zone time_zone - interval '1 hour')::time,
+            quiet_end = (now() at time zone time_zone + interval '1 hour')::time`;
+      await tx`update jobs.jobs set run_at = now()
+        where id = (select job_id from public.shop_messages
+                    where order_id = ${orderId} and kind = 'payment_reminder')`;
+    });
+    const job = await waitFor(async () => {
+      await drainShop(t.sql);
+      const [row] = await t.sql<
+        { state: string; attempts: number; throttles: number; last_error: string; wait: number }[]
+      >`
+        select j.state, j.attempts, j.throttles, j.last_error,
+               extract(epoch from j.run_at - now())::int as wait
+        from jobs.jobs j join public.shop_messages m on m.job_id = j.id
+        where m.order_id = ${orderId} and m.kind = 'payment_reminder'`;
+      return row?.throttles > 0 ? row : undefined;
+    }, { what: `the reminder of order ${orderId} throttled` });
+    assertEquals([job.state, job.attempts], ["retrying", 0], JSON.stringify(job));
+    assertMatch(job.last_error, /quiet hours/);
+    assert(
+      job.wait > 55 * 60 && job.wait <= 3600,
+      `retried at the end of quiet hours (${job.wait} s)`,
+    );
+    assertEquals((await t.message(orderId, "payment_reminder"))?.status, "scheduled");
+    assertEquals(
+      (await t.whatsappTo(customer.whatsapp_number!)).length,
+      1,
+      "the confirmation only",
+    );
+    // Cancelled so that it does not go off in a later test.
+    await t.sql`update public.orders set payment_status = 'paid' where id = ${orderId}`;
+  } finally {
+    await t.done();
+  }
+});
