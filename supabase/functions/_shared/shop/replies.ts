@@ -20,7 +20,7 @@ import { recordReviewReply, startReviewReply } from "./rpc.ts";
 
 const payloadSchema = z.object({
   kind: z.literal("reply"),
-  inbound_id: z.number().int().positive(),
+  inbound_id: z.coerce.number().int().positive(),
 });
 
 /** The payload of a `reply` job: the inbound WhatsApp message to read. */
