@@ -415,17 +415,19 @@ stable
 security definer
 set search_path = ''
 as $$
+  -- review_delay is counted on the shop's calendar (7 days after 15:00 is 15:00, across a
+  -- daylight-saving change too), whatever the session's time zone.
   select o.id, o.customer_id, o.picked_up_at
-  from public.orders o
+  from public.orders o, shop_internal.settings() s
   where o.status = 'picked_up'
-    and o.picked_up_at <= p_now - (shop_internal.settings()).review_delay
+    and o.picked_up_at <= ((p_now at time zone s.time_zone) - s.review_delay) at time zone s.time_zone
     and not exists (select from public.reviews r where r.order_id = o.id)
     and not exists (select from public.review_requests q where q.order_id = o.id)
   order by o.picked_up_at, o.id
   limit p_limit
 $$;
 comment on function shop_internal.review_due_orders(timestamptz, int) is
-  'The review rule: orders picked up at least review_delay before p_now (no upper bound: a missed day catches up) with no review and no review request, oldest pickup first, at most p_limit (null: all).';
+  'The review rule: orders picked up at least review_delay before p_now (in shop-local time; no upper bound: a missed day catches up) with no review and no review request, oldest pickup first, at most p_limit (null: all).';
 revoke all on function shop_internal.review_due_orders(timestamptz, int) from public, anon, authenticated;
 
 create function shop_internal.request_reviews_due(p_now timestamptz default now()) returns boolean
