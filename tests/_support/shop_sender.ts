@@ -78,6 +78,22 @@ export type MessageRow = postgres.Row & {
   job_result: Record<string, unknown> | null;
 };
 
+/** A `shop_alerts` row as the tests read it. */
+export type AlertRow = postgres.Row & {
+  id: number;
+  kind: string;
+  status: string;
+  deliveries: {
+    channel: string;
+    to: string;
+    status: string;
+    provider_id: string | null;
+    error: string | null;
+  }[];
+  job_state: string | null;
+  job_result: Record<string, unknown> | null;
+};
+
 /** A random WhatsApp number (digits, country code 33) that the stand-in accepts. */
 export function randomNumber(): string {
   const digits = Array.from({ length: 8 }, () => Math.floor(Math.random() * 10)).join("");
@@ -146,6 +162,10 @@ export interface ShopSenderTest {
   whatsappTo(number: string): Promise<StoredMessage[]>;
   /** Emails the Resend stand-in holds for `address`, oldest first. */
   emailsTo(address: string): Promise<StoredEmail[]>;
+  /** Sets the admins to alert (restored by `done()`). */
+  admins(emails: string[], numbers: string[], language?: "fr" | "en"): Promise<void>;
+  /** Waits until the alert is no longer pending and its job has finished. */
+  waitForAlert(alertId: number, opts?: WaitOptions): Promise<AlertRow>;
   /** Restores the settings and the stand-ins' behaviour, closes the connection. */
   done(): Promise<void>;
 }
@@ -163,8 +183,9 @@ export async function startShopSenderTest(
     await evolution.faults.clear();
     await resend.faults.clear();
     await sql`select shop_internal.settings()`;
-    [saved] = await sql`select * from public.shop_settings`;
-    const keep = opts.instance === false ? null : saved.whatsapp_instance;
+    const [settings] = await sql`select * from public.shop_settings`;
+    saved = settings;
+    const keep = opts.instance === false ? null : settings.whatsapp_instance;
     await sql`update public.shop_settings set quiet_start = '00:00', quiet_end = '00:00',
       whatsapp_instance = ${keep}`;
   } catch (error) {
@@ -242,6 +263,21 @@ export async function startShopSenderTest(
     async emailsTo(address) {
       return (await resend.list({ to: address, limit: 1000 })).reverse();
     },
+    async admins(emails, numbers, language = "fr") {
+      await sql`update public.shop_settings set admin_emails = ${emails},
+        admin_whatsapp_numbers = ${numbers}, admin_language = ${language}`;
+    },
+    waitForAlert: (alertId, w = {}) =>
+      waitFor(async () => {
+        await drainShop(sql);
+        const [row] = await sql<AlertRow[]>`
+          select a.id::int, a.kind, a.status, a.deliveries, j.state as job_state,
+                 j.result as job_result
+          from public.shop_alerts a left join jobs.jobs j on j.id = a.job_id
+          where a.id = ${alertId}`;
+        if (!row || row.status === "pending") return undefined;
+        return ["succeeded", "dead"].includes(row.job_state ?? "") ? row : undefined;
+      }, { timeoutMs: 20_000, intervalMs: 100, what: `alert ${alertId} sent`, ...w }),
     async done() {
       try {
         await evolution.faults.clear();
@@ -249,7 +285,9 @@ export async function startShopSenderTest(
         await resend.faults.clear();
         if (saved) {
           await sql`update public.shop_settings set quiet_start = ${saved.quiet_start},
-            quiet_end = ${saved.quiet_end},
+            quiet_end = ${saved.quiet_end}, admin_emails = ${saved.admin_emails},
+            admin_whatsapp_numbers = ${saved.admin_whatsapp_numbers},
+            admin_language = ${saved.admin_language},
             whatsapp_instance = coalesce(${saved.whatsapp_instance}, whatsapp_instance)`;
         }
       } finally {

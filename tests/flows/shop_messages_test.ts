@@ -7,7 +7,12 @@
  */
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
-import { drainShop, evolution, startShopSenderTest } from "../_support/shop_sender.ts";
+import {
+  drainShop,
+  evolution,
+  randomNumber,
+  startShopSenderTest,
+} from "../_support/shop_sender.ts";
 import { messages } from "../../supabase/functions/_shared/shop/i18n.ts";
 
 const HOUR = 3_600_000;
@@ -200,6 +205,147 @@ Deno.test("a reminder whose job runs after the order was paid is skipped at send
       1,
       "the confirmation only",
     );
+  } finally {
+    await t.done();
+  }
+});
+
+Deno.test("a low review alerts every admin by email and WhatsApp at once", async () => {
+  const t = await startShopSenderTest();
+  try {
+    const admins = [
+      `admin-${crypto.randomUUID()}@example.test`,
+      `boss-${crypto.randomUUID()}@example.test`,
+    ];
+    const numbers = [randomNumber(), randomNumber()];
+    await t.admins(admins, numbers, "fr");
+    const customer = await t.customer({ name: "Eve <script>" });
+    const product = await t.product();
+    const orderId = await t.order(customer, [{ product, quantity: 1 }], {
+      payment_status: "paid",
+    });
+    const [review] = await t.sql<{ id: number }[]>`
+      insert into public.reviews (order_id, customer_id, rating, comment, channel)
+      values (${orderId}, ${customer.id}, 1, ${"Froid <b>et</b> en retard"}, 'whatsapp')
+      returning id::int`;
+    const [alert] = await t.sql<{ id: number }[]>`
+      select id::int from public.shop_alerts
+      where kind = 'low_review' and subject = ${`review:${review.id}`}`;
+    assert(alert, `the review ${review.id} raised an alert`);
+
+    const row = await t.waitForAlert(alert.id);
+    assertEquals([row.status, row.job_state], ["sent", "succeeded"], JSON.stringify(row));
+    assertEquals(
+      row.deliveries.map((d) => `${d.channel}:${d.to}:${d.status}`).sort(),
+      [
+        ...admins.map((a) => `email:${a}:sent`),
+        ...numbers.map((n) => `whatsapp:${n}:sent`),
+      ].sort(),
+    );
+    for (const address of admins) {
+      const emails = await t.emailsTo(address);
+      assertEquals(emails.length, 1, `one email to ${address}`);
+      assertEquals(emails[0].subject, `Avis négatif : 1/5 pour la commande n° ${orderId}`);
+      assertEquals(emails[0].idempotency_key, `shop-alert:${alert.id}:email:${address}`);
+      assert(emails[0].html?.includes("Eve &lt;script&gt;"), "the name is escaped");
+      assert(!emails[0].html?.includes("<script>"), "no script tag");
+      assert(emails[0].text?.includes("« Froid <b>et</b> en retard »"), emails[0].text ?? "");
+    }
+    for (const number of numbers) {
+      const sent = await t.whatsappTo(number);
+      assertEquals(sent.length, 1, `one WhatsApp message to ${number}`);
+      assertMatch(sent[0].text, /^\*Avis négatif : 1\/5/);
+      assert(sent[0].text.includes("Eve <script> a donné la note de 1/5"), sent[0].text);
+    }
+  } finally {
+    await t.done();
+  }
+});
+
+Deno.test("an admin number not on WhatsApp makes the alert partial; the other deliveries go", async () => {
+  const t = await startShopSenderTest();
+  try {
+    const admin = `admin-${crypto.randomUUID()}@example.test`;
+    const [good, bad] = [randomNumber(), randomNumber()];
+    await evolution.setNotOnWhatsApp([bad]);
+    await t.admins([admin], [good, bad], "en");
+    const product = await t.product({ name: "Baguette", price_cents: 110, stock: 6 });
+    await t.sql`update public.products set low_stock_threshold = 5 where id = ${product.id}`;
+    const customer = await t.customer();
+    const orderId = await t.order(customer, [{ product, quantity: 2 }]);
+    const alertId = await waitFor(async () => {
+      const [row] = await t.sql<{ id: number }[]>`
+        select id::int from public.shop_alerts
+        where kind = 'low_stock' and subject = ${`product:${product.id}:${orderId}`}`;
+      return row?.id;
+    }, { what: `the low stock alert of product ${product.id}` });
+
+    const row = await t.waitForAlert(alertId);
+    assertEquals([row.status, row.job_state], ["partial", "succeeded"]);
+    const byTarget = new Map(row.deliveries.map((d) => [`${d.channel}:${d.to}`, d]));
+    assertEquals(byTarget.get(`email:${admin}`)?.status, "sent");
+    assertEquals(byTarget.get(`whatsapp:${good}`)?.status, "sent");
+    assertEquals(byTarget.get(`whatsapp:${bad}`)?.status, "failed");
+    assertMatch(byTarget.get(`whatsapp:${bad}`)?.error ?? "", /no WhatsApp account/);
+    const [email] = await t.emailsTo(admin);
+    assertEquals(email?.subject, "Low stock: Baguette");
+    assert(
+      email?.text?.includes("Only 4 unit(s) of “Baguette” left (alert threshold: 5)"),
+      email?.text ?? "",
+    );
+    assertEquals((await t.whatsappTo(good)).length, 1);
+    assertEquals((await t.whatsappTo(bad)).length, 0);
+  } finally {
+    await t.done();
+  }
+});
+
+Deno.test("review requests go by WhatsApp with the mark to reply, or by email with five single-use links", async () => {
+  const t = await startShopSenderTest();
+  try {
+    const product = await t.product();
+    const onWhatsApp = await t.customer({ language: "en" });
+    const byEmail = await t.customer({ whatsapp: false });
+    const orders: number[] = [];
+    for (const customer of [onWhatsApp, byEmail]) {
+      const [order] = await t.sql<{ id: number }[]>`
+        insert into public.orders (customer_id, status, payment_status, picked_up_at, created_at)
+        values (${customer.id}, 'picked_up', 'paid', now() - interval '8 days',
+                now() - interval '9 days')
+        returning id::int`;
+      await t.sql`insert into public.order_items (order_id, product_id, quantity)
+        values (${order.id}, ${product.id}, 1)`;
+      orders.push(order.id);
+    }
+    const [run] = await t.sql<{ result: { sent: number } }[]>`
+      select public.shop_request_reviews() as result`;
+    assert(run.result.sent >= 2, JSON.stringify(run.result));
+
+    const whatsapp = await t.waitForMessage(orders[0], "review_request");
+    assertEquals([whatsapp.status, whatsapp.channel], ["sent", "whatsapp"]);
+    const [text] = (await t.whatsappTo(onWhatsApp.whatsapp_number!)).map((m) => m.text);
+    assert(text.includes("from 1 to 5, e.g. 4 or ⭐⭐⭐⭐"), text);
+    assert(!text.includes("http"), "no link on WhatsApp");
+
+    const email = await t.waitForMessage(orders[1], "review_request");
+    assertEquals([email.status, email.channel, email.fallback_reason], [
+      "sent",
+      "email",
+      "no WhatsApp number",
+    ]);
+    const [sent] = await t.emailsTo(byEmail.email!);
+    const links = sent.text?.match(/^https?:\/\/\S+$/gm) ?? [];
+    assertEquals(links.length, 5, sent.text ?? "");
+    const urls = links.map((link) => new URL(link));
+    assertEquals(urls.map((u) => u.pathname), Array(5).fill("/functions/v1/review-response"));
+    assertEquals(urls.map((u) => u.searchParams.get("rating")), ["1", "2", "3", "4", "5"]);
+    const token = urls[0].searchParams.get("token")!;
+    assert(urls.every((u) => u.searchParams.get("token") === token), "one token for the 5 marks");
+    const [request] = await t.sql<{ status: string; matches: boolean; pending: string | null }[]>`
+      select status, link_token_hash = waitlist_internal.token_hash(${token}) as matches,
+             link_pending_token as pending
+      from public.review_requests where order_id = ${orders[1]}`;
+    assertEquals([request.status, request.matches, request.pending], ["sent", true, null]);
   } finally {
     await t.done();
   }

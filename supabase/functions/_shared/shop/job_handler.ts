@@ -46,7 +46,8 @@ export function shopJobHandler(deps: ShopSenderDeps): JobHandler {
       case "alert":
         return sendAlert(job, data.alert_id, ctx, deps);
       case "reply":
-        return handleReplyJob(job, ctx, deps);
+        // The reply job talks to no provider: it needs none of the senders.
+        return handleReplyJob(job, ctx);
     }
   };
 }
