@@ -1877,6 +1877,20 @@ export type Database = {
           },
         ];
       };
+      shop_analytics_last_30_days: {
+        Row: {
+          average_rating: number | null;
+          computed_at: string | null;
+          day: string | null;
+          messages_received: number | null;
+          new_customers: number | null;
+          orders_created: number | null;
+          returning_customers: number | null;
+          revenue_cents: number | null;
+          reviews: number | null;
+        };
+        Relationships: [];
+      };
       shop_message_story: {
         Row: {
           attempts: number | null;
@@ -2198,6 +2212,33 @@ export type Database = {
       job_wake: {
         Args: { p_queue: string; p_reason?: string };
         Returns: number;
+      };
+      shop_alert_record: {
+        Args: { p_alert_id: number; p_deliveries: Json; p_now?: string };
+        Returns: Json;
+      };
+      shop_alert_start: {
+        Args: { p_alert_id: number; p_now?: string };
+        Returns: Json;
+      };
+      shop_automation_run_record: {
+        Args: {
+          p_automation: string;
+          p_error?: string;
+          p_now?: string;
+          p_result: Json;
+          p_started_at: string;
+          p_trigger: string;
+        };
+        Returns: number;
+      };
+      shop_clean_expired_carts_batch: {
+        Args: { p_limit?: number; p_now?: string };
+        Returns: number;
+      };
+      shop_compute_analytics: {
+        Args: { p_from?: string; p_to?: string };
+        Returns: Json;
       };
       shop_message_record: {
         Args: {
