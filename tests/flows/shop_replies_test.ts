@@ -277,3 +277,40 @@ Deno.test("two replies racing for one request leave one review", async () => {
     await t.done();
   }
 });
+
+Deno.test('a reply "2" stores a low review and alerts the admins by email', async () => {
+  const t = await startShopSenderTest();
+  const [saved] = await t.sql`select admin_emails, admin_language from public.shop_settings`;
+  const admin = `shop-admin-${crypto.randomUUID()}@example.test`;
+  try {
+    await t.sql`update public.shop_settings set admin_emails = ${[admin]}, admin_language = 'en'`;
+    const customer = await t.customer({ name: "Paul <i>", language: "fr" });
+    const orderId = await requestReview(t, customer);
+
+    const reply = await waitForReply(t.sql, await customerWrites(t, customer, "2 décevant"));
+    assertEquals([reply.outcome, reply.rating, reply.comment], ["review", 2, "décevant"]);
+    const review = (await reviewOf(t.sql, orderId))!;
+    const alert = await waitFor(async () => {
+      await t.sql`select jobs.drain('shop')`;
+      const [row] = await t.sql`
+        select status, deliveries from public.shop_alerts
+        where kind = 'low_review' and subject = ${`review:${review.id}`}`;
+      return row?.status === "sent" ? row : undefined;
+    }, { timeoutMs: 20_000, what: `the low review alert of review ${review.id}` });
+    assert(JSON.stringify(alert.deliveries).includes(admin), JSON.stringify(alert.deliveries));
+    const [email] = await t.emailsTo(admin);
+    const expected = messages("en").alerts.lowReview({
+      rating: 2,
+      order: orderId,
+      customer: customer.name,
+      comment: "décevant",
+    });
+    assertEquals(email?.subject, expected.subject);
+    assert(email.html?.includes("Paul &lt;i&gt;"), "the customer's name is escaped");
+    assert(email.html?.includes("décevant"), "with the comment");
+  } finally {
+    await t.sql`update public.shop_settings
+      set admin_emails = ${saved.admin_emails}, admin_language = ${saved.admin_language}`;
+    await t.done();
+  }
+});
