@@ -20,20 +20,17 @@ import { recordReviewReply, startReviewReply } from "./rpc.ts";
 
 const payloadSchema = z.object({
   kind: z.literal("reply"),
-  inbound_id: z.number().int().positive(),
+  inbound_id: z.coerce.number().int().positive(),
 });
 
 /** The payload of a `reply` job: the inbound WhatsApp message to read. */
 export type ReplyJobPayload = z.infer<typeof payloadSchema>;
 
 /**
- * What the reply job needs besides its context: nothing but an optional clock (tests freeze
- * time with it; without it SQL uses `now()`). Any object with more fields (the dispatcher's
- * own dependencies) fits.
+ * What the reply job needs besides its context: nothing (the context's service client is
+ * enough). The dispatcher passes its own dependencies, which any object type accepts.
  */
-export interface ReplyJobDeps {
-  now?: () => Date;
-}
+export type ReplyJobDeps = object;
 
 /** What a reply job stores as its result. */
 export type ReplyJobResult =
@@ -60,7 +57,7 @@ export type ReplyJobResult =
 export async function handleReplyJob(
   job: Job<unknown>,
   ctx: JobContext,
-  deps: ReplyJobDeps = {},
+  _deps: ReplyJobDeps = {},
 ): Promise<ReplyJobResult> {
   const parsed = payloadSchema.safeParse(job.payload);
   if (!parsed.success) {
@@ -70,7 +67,7 @@ export async function handleReplyJob(
   }
   const inboundId = parsed.data.inbound_id;
   const context = `job ${job.id}, inbound message ${inboundId}, attempt ${job.attempts}`;
-  const start = await startReviewReply(ctx.client, inboundId, context, deps.now?.());
+  const start = await startReviewReply(ctx.client, inboundId, context);
   if (start.action === "skip") {
     log.info("shop reply skipped", { job_id: job.id, inbound_id: inboundId, reason: start.reason });
     return { outcome: "skipped", reason: start.reason };
@@ -84,7 +81,6 @@ export async function handleReplyJob(
       comment: reading ? reading.comment : start.inbound.text,
     },
     `${context}, order ${start.request.order_id}`,
-    deps.now?.(),
   );
   log.info("shop reply recorded", {
     job_id: job.id,
