@@ -202,6 +202,101 @@ export type Database = {
           },
         ];
       };
+      cart_items: {
+        Row: {
+          cart_id: string;
+          product_id: number;
+          quantity: number;
+        };
+        Insert: {
+          cart_id: string;
+          product_id: number;
+          quantity: number;
+        };
+        Update: {
+          cart_id?: string;
+          product_id?: number;
+          quantity?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "cart_items_cart_id_fkey";
+            columns: ["cart_id"];
+            isOneToOne: false;
+            referencedRelation: "carts";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "cart_items_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "products";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      carts: {
+        Row: {
+          created_at: string;
+          customer_id: string | null;
+          expires_at: string;
+          id: string;
+        };
+        Insert: {
+          created_at?: string;
+          customer_id?: string | null;
+          expires_at?: string;
+          id?: string;
+        };
+        Update: {
+          created_at?: string;
+          customer_id?: string | null;
+          expires_at?: string;
+          id?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "carts_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      customers: {
+        Row: {
+          consent_messages: boolean;
+          created_at: string;
+          email: string | null;
+          id: string;
+          language: string;
+          name: string;
+          updated_at: string;
+          whatsapp_number: string | null;
+        };
+        Insert: {
+          consent_messages?: boolean;
+          created_at?: string;
+          email?: string | null;
+          id?: string;
+          language?: string;
+          name: string;
+          updated_at?: string;
+          whatsapp_number?: string | null;
+        };
+        Update: {
+          consent_messages?: boolean;
+          created_at?: string;
+          email?: string | null;
+          id?: string;
+          language?: string;
+          name?: string;
+          updated_at?: string;
+          whatsapp_number?: string | null;
+        };
+        Relationships: [];
+      };
       evolution_instance_creation_queue: {
         Row: {
           created_at: string;
@@ -388,6 +483,95 @@ export type Database = {
         };
         Relationships: [];
       };
+      order_items: {
+        Row: {
+          id: number;
+          order_id: number;
+          product_id: number;
+          quantity: number;
+          unit_price_cents: number;
+        };
+        Insert: {
+          id?: number;
+          order_id: number;
+          product_id: number;
+          quantity: number;
+          unit_price_cents: number;
+        };
+        Update: {
+          id?: number;
+          order_id?: number;
+          product_id?: number;
+          quantity?: number;
+          unit_price_cents?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "order_items_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: false;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "order_items_product_id_fkey";
+            columns: ["product_id"];
+            isOneToOne: false;
+            referencedRelation: "products";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      orders: {
+        Row: {
+          cancelled_at: string | null;
+          created_at: string;
+          customer_id: string;
+          id: number;
+          paid_at: string | null;
+          payment_status: string;
+          picked_up_at: string | null;
+          ready_at: string | null;
+          status: string;
+          total_cents: number;
+          updated_at: string;
+        };
+        Insert: {
+          cancelled_at?: string | null;
+          created_at?: string;
+          customer_id: string;
+          id?: number;
+          paid_at?: string | null;
+          payment_status?: string;
+          picked_up_at?: string | null;
+          ready_at?: string | null;
+          status?: string;
+          total_cents?: number;
+          updated_at?: string;
+        };
+        Update: {
+          cancelled_at?: string | null;
+          created_at?: string;
+          customer_id?: string;
+          id?: number;
+          paid_at?: string | null;
+          payment_status?: string;
+          picked_up_at?: string | null;
+          ready_at?: string | null;
+          status?: string;
+          total_cents?: number;
+          updated_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "orders_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       patients: {
         Row: {
           created_at: string;
@@ -448,6 +632,39 @@ export type Database = {
         };
         Relationships: [];
       };
+      products: {
+        Row: {
+          active: boolean;
+          created_at: string;
+          id: number;
+          low_stock_threshold: number;
+          name: string;
+          price_cents: number;
+          stock: number;
+          updated_at: string;
+        };
+        Insert: {
+          active?: boolean;
+          created_at?: string;
+          id?: number;
+          low_stock_threshold?: number;
+          name: string;
+          price_cents: number;
+          stock?: number;
+          updated_at?: string;
+        };
+        Update: {
+          active?: boolean;
+          created_at?: string;
+          id?: number;
+          low_stock_threshold?: number;
+          name?: string;
+          price_cents?: number;
+          stock?: number;
+          updated_at?: string;
+        };
+        Relationships: [];
+      };
       profiles: {
         Row: {
           created_at: string;
@@ -468,6 +685,423 @@ export type Database = {
           updated_at?: string;
         };
         Relationships: [];
+      };
+      review_requests: {
+        Row: {
+          answered_at: string | null;
+          channel: string | null;
+          customer_id: string;
+          link_expires_at: string | null;
+          link_pending_token: string | null;
+          link_token_hash: string | null;
+          link_used_at: string | null;
+          message_id: string | null;
+          order_id: number;
+          question_sent_at: string | null;
+          reason: string | null;
+          requested_at: string;
+          sent_at: string | null;
+          status: string;
+        };
+        Insert: {
+          answered_at?: string | null;
+          channel?: string | null;
+          customer_id: string;
+          link_expires_at?: string | null;
+          link_pending_token?: string | null;
+          link_token_hash?: string | null;
+          link_used_at?: string | null;
+          message_id?: string | null;
+          order_id: number;
+          question_sent_at?: string | null;
+          reason?: string | null;
+          requested_at: string;
+          sent_at?: string | null;
+          status?: string;
+        };
+        Update: {
+          answered_at?: string | null;
+          channel?: string | null;
+          customer_id?: string;
+          link_expires_at?: string | null;
+          link_pending_token?: string | null;
+          link_token_hash?: string | null;
+          link_used_at?: string | null;
+          message_id?: string | null;
+          order_id?: number;
+          question_sent_at?: string | null;
+          reason?: string | null;
+          requested_at?: string;
+          sent_at?: string | null;
+          status?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "review_requests_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "review_requests_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
+            referencedRelation: "shop_messages";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "review_requests_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: true;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      reviews: {
+        Row: {
+          channel: string;
+          comment: string | null;
+          created_at: string;
+          customer_id: string;
+          id: number;
+          order_id: number;
+          rating: number;
+        };
+        Insert: {
+          channel: string;
+          comment?: string | null;
+          created_at?: string;
+          customer_id: string;
+          id?: number;
+          order_id: number;
+          rating: number;
+        };
+        Update: {
+          channel?: string;
+          comment?: string | null;
+          created_at?: string;
+          customer_id?: string;
+          id?: number;
+          order_id?: number;
+          rating?: number;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "reviews_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "reviews_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: true;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      shop_alerts: {
+        Row: {
+          created_at: string;
+          deliveries: NonNullable<Json>;
+          details: NonNullable<Json>;
+          id: number;
+          job_id: number | null;
+          kind: string;
+          not_before: string;
+          sent_at: string | null;
+          status: string;
+          subject: string;
+        };
+        Insert: {
+          created_at?: string;
+          deliveries?: NonNullable<Json>;
+          details?: NonNullable<Json>;
+          id?: number;
+          job_id?: number | null;
+          kind: string;
+          not_before?: string;
+          sent_at?: string | null;
+          status?: string;
+          subject: string;
+        };
+        Update: {
+          created_at?: string;
+          deliveries?: NonNullable<Json>;
+          details?: NonNullable<Json>;
+          id?: number;
+          job_id?: number | null;
+          kind?: string;
+          not_before?: string;
+          sent_at?: string | null;
+          status?: string;
+          subject?: string;
+        };
+        Relationships: [];
+      };
+      shop_automation_runs: {
+        Row: {
+          automation: string;
+          error: string | null;
+          finished_at: string | null;
+          id: number;
+          result: Json | null;
+          shop_day: string | null;
+          started_at: string;
+          trigger: string;
+        };
+        Insert: {
+          automation: string;
+          error?: string | null;
+          finished_at?: string | null;
+          id?: number;
+          result?: Json | null;
+          shop_day?: string | null;
+          started_at: string;
+          trigger?: string;
+        };
+        Update: {
+          automation?: string;
+          error?: string | null;
+          finished_at?: string | null;
+          id?: number;
+          result?: Json | null;
+          shop_day?: string | null;
+          started_at?: string;
+          trigger?: string;
+        };
+        Relationships: [];
+      };
+      shop_daily_analytics: {
+        Row: {
+          average_rating: number | null;
+          computed_at: string;
+          day: string;
+          messages_received: number;
+          new_customers: number;
+          orders_created: number;
+          returning_customers: number;
+          revenue_cents: number;
+          reviews: number;
+        };
+        Insert: {
+          average_rating?: number | null;
+          computed_at?: string;
+          day: string;
+          messages_received?: number;
+          new_customers?: number;
+          orders_created?: number;
+          returning_customers?: number;
+          revenue_cents?: number;
+          reviews?: number;
+        };
+        Update: {
+          average_rating?: number | null;
+          computed_at?: string;
+          day?: string;
+          messages_received?: number;
+          new_customers?: number;
+          orders_created?: number;
+          returning_customers?: number;
+          revenue_cents?: number;
+          reviews?: number;
+        };
+        Relationships: [];
+      };
+      shop_messages: {
+        Row: {
+          attempts: number;
+          cancel_reason: string | null;
+          channel: string | null;
+          created_at: string;
+          customer_id: string;
+          error: string | null;
+          fallback_reason: string | null;
+          id: string;
+          job_id: number | null;
+          kind: string;
+          order_id: number;
+          provider_message_id: string | null;
+          scheduled_for: string;
+          sent_at: string | null;
+          status: string;
+          updated_at: string;
+        };
+        Insert: {
+          attempts?: number;
+          cancel_reason?: string | null;
+          channel?: string | null;
+          created_at?: string;
+          customer_id: string;
+          error?: string | null;
+          fallback_reason?: string | null;
+          id?: string;
+          job_id?: number | null;
+          kind: string;
+          order_id: number;
+          provider_message_id?: string | null;
+          scheduled_for: string;
+          sent_at?: string | null;
+          status?: string;
+          updated_at?: string;
+        };
+        Update: {
+          attempts?: number;
+          cancel_reason?: string | null;
+          channel?: string | null;
+          created_at?: string;
+          customer_id?: string;
+          error?: string | null;
+          fallback_reason?: string | null;
+          id?: string;
+          job_id?: number | null;
+          kind?: string;
+          order_id?: number;
+          provider_message_id?: string | null;
+          scheduled_for?: string;
+          sent_at?: string | null;
+          status?: string;
+          updated_at?: string;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "shop_messages_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "shop_messages_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: false;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      shop_review_replies: {
+        Row: {
+          comment: string | null;
+          created_at: string;
+          inbound_id: number;
+          order_id: number;
+          outcome: string;
+          rating: number | null;
+        };
+        Insert: {
+          comment?: string | null;
+          created_at?: string;
+          inbound_id: number;
+          order_id: number;
+          outcome: string;
+          rating?: number | null;
+        };
+        Update: {
+          comment?: string | null;
+          created_at?: string;
+          inbound_id?: number;
+          order_id?: number;
+          outcome?: string;
+          rating?: number | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "shop_review_replies_inbound_id_fkey";
+            columns: ["inbound_id"];
+            isOneToOne: true;
+            referencedRelation: "whatsapp_inbound_messages";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "shop_review_replies_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: false;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      shop_settings: {
+        Row: {
+          admin_emails: string[];
+          admin_language: string;
+          admin_whatsapp_numbers: string[];
+          alert_digest_interval: string;
+          cart_cleanup_batch: number;
+          cart_lifetime: string;
+          email_from: string;
+          id: boolean;
+          payment_reminder_after: string;
+          pickup_reminder_after: string;
+          quiet_end: string;
+          quiet_start: string;
+          reply_window: string;
+          review_delay: string;
+          review_hour: string;
+          satisfaction_after: string;
+          shop_name: string;
+          time_zone: string;
+          updated_at: string;
+          whatsapp_instance: string | null;
+        };
+        Insert: {
+          admin_emails?: string[];
+          admin_language?: string;
+          admin_whatsapp_numbers?: string[];
+          alert_digest_interval?: string;
+          cart_cleanup_batch?: number;
+          cart_lifetime?: string;
+          email_from?: string;
+          id?: boolean;
+          payment_reminder_after?: string;
+          pickup_reminder_after?: string;
+          quiet_end?: string;
+          quiet_start?: string;
+          reply_window?: string;
+          review_delay?: string;
+          review_hour?: string;
+          satisfaction_after?: string;
+          shop_name?: string;
+          time_zone?: string;
+          updated_at?: string;
+          whatsapp_instance?: string | null;
+        };
+        Update: {
+          admin_emails?: string[];
+          admin_language?: string;
+          admin_whatsapp_numbers?: string[];
+          alert_digest_interval?: string;
+          cart_cleanup_batch?: number;
+          cart_lifetime?: string;
+          email_from?: string;
+          id?: boolean;
+          payment_reminder_after?: string;
+          pickup_reminder_after?: string;
+          quiet_end?: string;
+          quiet_start?: string;
+          reply_window?: string;
+          review_delay?: string;
+          review_hour?: string;
+          satisfaction_after?: string;
+          shop_name?: string;
+          time_zone?: string;
+          updated_at?: string;
+          whatsapp_instance?: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "shop_settings_whatsapp_instance_fkey";
+            columns: ["whatsapp_instance"];
+            isOneToOne: false;
+            referencedRelation: "evolution_instances";
+            referencedColumns: ["instance_name"];
+          },
+        ];
       };
       slot_offer_invitations: {
         Row: {
