@@ -4,7 +4,8 @@
  * past timestamps and no trigger), the shop's settings set for the test and restored after
  * (quiet hours off unless a test sets them, its own admins), the shop's WhatsApp instance open on
  * the Evolution stand-in (a user signs up, the instance is provisioned, the stand-in scans it;
- * done once per test run and kept), the `shop` queue drained as pg_cron would, and waits on the
+ * done once per test run and kept), the pg_cron job `request-reviews` paused while the test
+ * runs, the `shop` queue drained as pg_cron would, and waits on the
  * audit log (`shop_messages`), the stand-in's sent messages and Resend's inbox.
  *
  * ```ts
@@ -267,6 +268,7 @@ export async function startShopTest(): Promise<ShopTest> {
   const productIds: number[] = [];
   const orderIds: number[] = [];
   let saved: postgres.Row | undefined;
+  let cronPaused = false;
   const admins = { email: `admin-${tag}@la-boutique.test`, whatsapp: randomNumber() };
 
   async function cleanUp() {
@@ -298,6 +300,10 @@ export async function startShopTest(): Promise<ShopTest> {
             cart_lifetime = ${saved.cart_lifetime}::interval`;
       }
     } finally {
+      if (cronPaused) {
+        await sql`update cron.job set active = true where jobname = 'request-reviews'`
+          .catch(() => {});
+      }
       await sql.end();
     }
   }
@@ -313,6 +319,11 @@ export async function startShopTest(): Promise<ShopTest> {
   try {
     await evolution.faults.clear();
     await resend.faults.clear();
+    // The cron job must not request reviews of the test's orders between its steps.
+    const paused = await sql`
+      update cron.job set active = false where jobname = 'request-reviews' and active
+      returning jobid`;
+    cronPaused = paused.length > 0;
     [saved] = await sql`
       select time_zone, review_delay::text, review_hour::text, quiet_start::text,
              quiet_end::text, admin_emails, admin_whatsapp_numbers, admin_language,
