@@ -747,6 +747,13 @@ export type Database = {
             foreignKeyName: "review_requests_message_id_fkey";
             columns: ["message_id"];
             isOneToOne: false;
+            referencedRelation: "shop_message_story";
+            referencedColumns: ["message_id"];
+          },
+          {
+            foreignKeyName: "review_requests_message_id_fkey";
+            columns: ["message_id"];
+            isOneToOne: false;
             referencedRelation: "shop_messages";
             referencedColumns: ["id"];
           },
@@ -1870,6 +1877,78 @@ export type Database = {
           },
         ];
       };
+      shop_message_story: {
+        Row: {
+          attempts: number | null;
+          cancel_reason: string | null;
+          channel: string | null;
+          created_at: string | null;
+          customer_id: string | null;
+          customer_name: string | null;
+          error: string | null;
+          fallback_reason: string | null;
+          job_id: number | null;
+          kind: string | null;
+          message_id: string | null;
+          order_id: number | null;
+          order_status: string | null;
+          payment_status: string | null;
+          scheduled_for: string | null;
+          sent_at: string | null;
+          status: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "shop_messages_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "shop_messages_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: false;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
+      shop_review_request_status: {
+        Row: {
+          answered: boolean | null;
+          answered_at: string | null;
+          channel: string | null;
+          comment: string | null;
+          customer_id: string | null;
+          customer_name: string | null;
+          order_id: number | null;
+          picked_up_at: string | null;
+          question_sent_at: string | null;
+          rating: number | null;
+          reason: string | null;
+          requested_at: string | null;
+          review_channel: string | null;
+          sent_at: string | null;
+          status: string | null;
+        };
+        Relationships: [
+          {
+            foreignKeyName: "review_requests_customer_id_fkey";
+            columns: ["customer_id"];
+            isOneToOne: false;
+            referencedRelation: "customers";
+            referencedColumns: ["id"];
+          },
+          {
+            foreignKeyName: "review_requests_order_id_fkey";
+            columns: ["order_id"];
+            isOneToOne: true;
+            referencedRelation: "orders";
+            referencedColumns: ["id"];
+          },
+        ];
+      };
       ticket_notification_story: {
         Row: {
           attempts: number | null;
@@ -2119,6 +2198,26 @@ export type Database = {
       job_wake: {
         Args: { p_queue: string; p_reason?: string };
         Returns: number;
+      };
+      shop_message_record: {
+        Args: {
+          p_channel?: string;
+          p_error?: string;
+          p_fallback_reason?: string;
+          p_message_id: string;
+          p_now?: string;
+          p_provider_message_id?: string;
+          p_status: string;
+        };
+        Returns: Json;
+      };
+      shop_message_start: {
+        Args: { p_message_id: string; p_now?: string };
+        Returns: Json;
+      };
+      shop_request_reviews: {
+        Args: { p_limit?: number; p_now?: string; p_trigger?: string };
+        Returns: Json;
       };
       waitlist_booking_email: {
         Args: { p_invitation_id: string };
