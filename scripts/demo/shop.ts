@@ -358,8 +358,8 @@ export interface ImportedOrder {
   customer_id: string;
   status: DemoOrder["status"];
   payment_status: DemoOrder["payment_status"];
-  /** `created_at` as an interval before now. */
-  created_ago: string;
+  /** `created_at` as an interval before now; null: a day before the pickup (or now). */
+  created_ago: string | null;
   /** `picked_up_at` as an interval before now (picked_up orders). */
   picked_up_ago?: string | null;
   items: { product_id: number; quantity: number }[];
@@ -377,7 +377,9 @@ export async function importOrders(sql: Sql, orders: ImportedOrder[]): Promise<n
     const rows = await tx<{ id: number }[]>`
       with input as (
         select o.ord, o.customer_id, o.status, o.payment_status,
-               now() - o.created_ago::interval as created_at,
+               coalesce(now() - o.created_ago::interval,
+                        now() - o.picked_up_ago::interval - interval '1 day',
+                        now()) as created_at,
                now() - o.picked_up_ago::interval as picked_up_at
         from jsonb_to_recordset(${tx.json(orders.map((o, ord) => ({ ...o, ord })))})
           as o(ord int, customer_id uuid, status text, payment_status text, created_ago text,

@@ -399,8 +399,7 @@ export async function startShopTest(): Promise<ShopTest> {
               customer_id: o.customer.id,
               status,
               payment_status: o.paymentStatus ?? (status === "pending" ? "pending" : "paid"),
-              created_ago: o.createdAgo ??
-                (o.pickedUpAgo ? `${o.pickedUpAgo} 1 day` : "1 hour"),
+              created_ago: o.createdAgo ?? (o.pickedUpAgo ? null : "1 hour"),
               picked_up_ago: status === "picked_up" ? o.pickedUpAgo ?? "8 days" : null,
               items: o.items!.map(([p, quantity]) => ({ product_id: p.id, quantity })),
             };

@@ -26,4 +26,6 @@ export const QUEUES = {
   evolution: { name: "evolution", functionName: "process-evolution-queue" },
   /** Signed webhook deliveries: one job per message and endpoint. */
   webhooks: { name: "webhooks", functionName: "deliver-webhooks" },
+  /** The shop: customer messages, admin alerts and review replies. */
+  shop: { name: "shop", functionName: "process-shop-queue" },
 } as const satisfies Record<string, QueueSpec>;

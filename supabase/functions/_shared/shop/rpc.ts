@@ -4,8 +4,231 @@
  * `// ---- <helper>: <what> ----`. Nothing else in the shop calls `.rpc(`.
  */
 import { z } from "zod";
+import type { Json } from "../database.types.ts";
 import type { DbClient } from "../runtime/client.ts";
 import { callRpc } from "../runtime/rpc.ts";
+
+// ---- sender: customer messages and admin alerts ----
+
+const MESSAGE_KIND = z.enum([
+  "order_confirmation",
+  "payment_reminder",
+  "ready_pickup",
+  "pickup_reminder",
+  "satisfaction",
+  "review_request",
+  "review_thanks",
+  "review_question",
+]);
+
+const sendMessageSchema = z.looseObject({
+  action: z.literal("send"),
+  reason: z.string().nullish(),
+  message: z.looseObject({
+    id: z.string(),
+    kind: MESSAGE_KIND,
+    order_id: z.number().int(),
+    attempt: z.number().int(),
+  }),
+  customer: z.looseObject({
+    id: z.string(),
+    name: z.string(),
+    whatsapp_number: z.string().nullable(),
+    email: z.string().nullable(),
+    language: z.string(),
+    consent_messages: z.boolean(),
+  }),
+  order: z.looseObject({
+    id: z.number().int(),
+    status: z.string(),
+    payment_status: z.string(),
+    total_cents: z.number().int(),
+    created_at: z.string(),
+    ready_at: z.string().nullable(),
+    picked_up_at: z.string().nullable(),
+    items: z.array(z.looseObject({
+      name: z.string(),
+      quantity: z.number().int(),
+      unit_price_cents: z.number().int(),
+    })),
+  }),
+  shop: z.looseObject({
+    name: z.string(),
+    email_from: z.string(),
+    time_zone: z.string(),
+    /** The shop's instance, only when it exists and is open; else null (email only). */
+    whatsapp_instance: z.string().nullable(),
+  }),
+  /** A review request's email rating link (the same one on every attempt until recorded). */
+  review_link: z.looseObject({ token: z.string(), expires_at: z.string() }).nullish(),
+});
+
+const messageStartSchema = z.discriminatedUnion("action", [
+  sendMessageSchema,
+  z.looseObject({ action: z.literal("skip"), reason: z.string().nullish() }),
+  z.looseObject({
+    action: z.literal("wait"),
+    reason: z.string().nullish(),
+    wait_seconds: z.number().nonnegative(),
+  }),
+]);
+
+/** What `shop_message_start` answers: send (with everything to render), skip or wait. */
+export type MessageStart = z.infer<typeof messageStartSchema>;
+/** A message to send, as `shop_message_start` describes it. */
+export type MessageToSend = z.infer<typeof sendMessageSchema>;
+
+/**
+ * Starts the sending of a customer message: checks again that it is due (skip when the order
+ * moved on, wait during quiet hours) and counts the attempt.
+ *
+ * @throws {import("../runtime/rpc.ts").RpcError} when the SQL function fails.
+ * @example
+ * const start = await startMessage(client, messageId, "job 12, attempt 1");
+ * if (start.action === "send") console.log(start.customer.whatsapp_number);
+ */
+export function startMessage(
+  client: DbClient,
+  messageId: string,
+  context: string,
+): Promise<MessageStart> {
+  return callRpc(client, "shop_message_start", { p_message_id: messageId }, messageStartSchema, {
+    context,
+  });
+}
+
+const messageRowSchema = z.looseObject({ id: z.string(), status: z.string() });
+
+/** What a message came to, for `shop_message_record`. */
+export interface MessageRecord {
+  status: "sent" | "failed" | "skipped";
+  channel?: "whatsapp" | "email" | null;
+  providerMessageId?: string | null;
+  error?: string | null;
+  /** Why it went by email rather than WhatsApp. */
+  fallbackReason?: string | null;
+}
+
+/**
+ * Records what a message came to (and updates its review request for a `review_request`).
+ *
+ * @throws {import("../runtime/rpc.ts").RpcError} when the SQL function fails.
+ * @example
+ * await recordMessage(client, id, { status: "sent", channel: "whatsapp", providerMessageId: "ABC" }, ctx);
+ */
+export function recordMessage(
+  client: DbClient,
+  messageId: string,
+  record: MessageRecord,
+  context: string,
+): Promise<z.infer<typeof messageRowSchema>> {
+  return callRpc(
+    client,
+    "shop_message_record",
+    {
+      p_message_id: messageId,
+      p_status: record.status,
+      p_channel: record.channel ?? undefined,
+      p_provider_message_id: record.providerMessageId ?? undefined,
+      p_error: record.error ?? undefined,
+      p_fallback_reason: record.fallbackReason ?? undefined,
+    },
+    messageRowSchema,
+    { context },
+  );
+}
+
+const sendAlertSchema = z.looseObject({
+  action: z.literal("send"),
+  alert: z.looseObject({
+    id: z.number().int(),
+    kind: z.enum(["low_review", "low_stock", "dead_jobs"]),
+    subject: z.string(),
+    details: z.record(z.string(), z.unknown()),
+    created_at: z.string(),
+  }),
+  recipients: z.looseObject({
+    emails: z.array(z.string()),
+    whatsapp_numbers: z.array(z.string()),
+  }),
+  language: z.string().nullish(),
+  shop: z.looseObject({
+    name: z.string(),
+    email_from: z.string(),
+    whatsapp_instance: z.string().nullable(),
+    /** The shop's zone for the dates of a digest (UTC when the SQL side leaves it out). */
+    time_zone: z.string().nullish(),
+  }),
+});
+
+const alertStartSchema = z.discriminatedUnion("action", [
+  sendAlertSchema,
+  z.looseObject({ action: z.literal("skip"), reason: z.string().nullish() }),
+  z.looseObject({
+    action: z.literal("wait"),
+    reason: z.string().nullish(),
+    wait_seconds: z.number().nonnegative(),
+  }),
+]);
+
+/** What `shop_alert_start` answers. */
+export type AlertStart = z.infer<typeof alertStartSchema>;
+/** An alert to send, as `shop_alert_start` describes it. */
+export type AlertToSend = z.infer<typeof sendAlertSchema>;
+
+/**
+ * Starts the sending of an admin alert (fills a dead-jobs digest's details at send time).
+ *
+ * @throws {import("../runtime/rpc.ts").RpcError} when the SQL function fails.
+ * @example
+ * const start = await startAlert(client, 7, "job 12, attempt 1");
+ */
+export function startAlert(
+  client: DbClient,
+  alertId: number,
+  context: string,
+): Promise<AlertStart> {
+  return callRpc(client, "shop_alert_start", { p_alert_id: alertId }, alertStartSchema, {
+    context,
+  });
+}
+
+/** One delivery of an alert, as `shop_alerts.deliveries` keeps it. */
+export interface AlertDelivery {
+  channel: "email" | "whatsapp";
+  to: string;
+  status: "sent" | "failed";
+  provider_id: string | null;
+  error: string | null;
+}
+
+const alertRowSchema = z.looseObject({ id: z.number().int(), status: z.string() });
+
+/**
+ * Records an alert's deliveries; the alert becomes sent, partial or failed.
+ *
+ * @throws {import("../runtime/rpc.ts").RpcError} when the SQL function fails.
+ * @example
+ * await recordAlert(client, 7, [{ channel: "email", to: "a@x.test", status: "sent",
+ *   provider_id: "re_1", error: null }], ctx);
+ */
+export function recordAlert(
+  client: DbClient,
+  alertId: number,
+  deliveries: AlertDelivery[],
+  context: string,
+): Promise<z.infer<typeof alertRowSchema>> {
+  return callRpc(
+    client,
+    "shop_alert_record",
+    {
+      p_alert_id: alertId,
+      p_deliveries: deliveries as unknown as Json,
+    },
+    alertRowSchema,
+    { context },
+  );
+}
 
 // ---- flow: request reviews ----
 
