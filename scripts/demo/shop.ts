@@ -629,7 +629,7 @@ export const shopDemo: FlowDemo = {
     const seeded = await seedShop(ctx.sql);
     return {
       check: `Shop check: ${seeded.customers} customers, ${seeded.products} products, ` +
-        `${seeded.orders} orders (${seeded.dueForReview} due for a review request), ` +
+        `${seeded.orders} orders (${seeded.dueForReview} picked up 7+ days ago without a request), ` +
         `${seeded.carts} carts (${seeded.expiredCarts} expired); ${instance.note}.`,
       tryIt: shopDemoText(
         ctx.platform.standIns.evolution.url,
