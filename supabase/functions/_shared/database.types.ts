@@ -2219,6 +2219,27 @@ export type Database = {
         Args: { p_limit?: number; p_now?: string; p_trigger?: string };
         Returns: Json;
       };
+      shop_review_link_use: {
+        Args: { p_now?: string; p_rating: number; p_token: string };
+        Returns: Json;
+      };
+      shop_review_link_view: {
+        Args: { p_now?: string; p_token: string };
+        Returns: Json;
+      };
+      shop_review_reply_record: {
+        Args: {
+          p_comment: string;
+          p_inbound_id: number;
+          p_now?: string;
+          p_rating: number;
+        };
+        Returns: Json;
+      };
+      shop_review_reply_start: {
+        Args: { p_inbound_id: number; p_now?: string };
+        Returns: Json;
+      };
       waitlist_booking_email: {
         Args: { p_invitation_id: string };
         Returns: Json;

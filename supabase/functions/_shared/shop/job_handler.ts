@@ -12,6 +12,7 @@ import { PermanentJobError } from "../jobs/errors.ts";
 import type { Job, JobContext, JobHandler } from "../jobs/runner.ts";
 import { sendAlert } from "./alerts.ts";
 import { sendCustomerMessage, type ShopSenderDeps } from "./messages.ts";
+import { handleReplyJob } from "./replies.ts";
 
 export type { ShopSenderDeps } from "./messages.ts";
 
@@ -45,10 +46,7 @@ export function shopJobHandler(deps: ShopSenderDeps): JobHandler {
       case "alert":
         return sendAlert(job, data.alert_id, ctx, deps);
       case "reply":
-        throw new PermanentJobError(
-          `Shop job ${job.id}: reply jobs (inbound ${data.inbound_id}) are not handled by this ` +
-            "worker yet",
-        );
+        return handleReplyJob(job, ctx, deps);
     }
   };
 }
