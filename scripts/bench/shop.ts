@@ -150,7 +150,7 @@ async function requestStates(db: postgres.Sql, prefix: string): Promise<RequestS
 
 /** The stand-in's sent messages of the shop's instance, counted per number. */
 async function sentPerNumber(): Promise<Map<string, number>> {
-  const sent = await evolution.list({ direction: "outgoing", instance, limit: 1_000_000 });
+  const sent = await evolution.list({ direction: "outgoing", instance, limit: 100_000 });
   const counts = new Map<string, number>();
   for (const m of sent) counts.set(m.number, (counts.get(m.number) ?? 0) + 1);
   return counts;

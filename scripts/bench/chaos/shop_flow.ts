@@ -143,7 +143,7 @@ export function shopFlow(opts: ShopFlowOptions): ChaosFlow {
         select count(*)::int as requests, count(distinct r.order_id)::int as orders
         from public.review_requests r join public.customers c on c.id = r.customer_id
         where c.whatsapp_number like ${DUE_PREFIX + "%"}`;
-      const sent = await evolution.list({ direction: "outgoing", instance, limit: 1_000_000 });
+      const sent = await evolution.list({ direction: "outgoing", instance, limit: 100_000 });
       const perNumber = new Map<string, number>();
       for (const m of sent) perNumber.set(m.number, (perNumber.get(m.number) ?? 0) + 1);
       const wanted = [
