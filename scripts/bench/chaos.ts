@@ -5,7 +5,8 @@
  *     [--probes 500] [--signups 300] [--create-concurrency 4] [--rate 2] [--throttled 0.25]
  *     [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
  *     [--overdue 300] [--hook-endpoints 2] [--hook-faults 0.1] [--hook-slow 0.1]
- *     [--hook-slow-ms 10000]
+ *     [--hook-slow-ms 10000] [--shop-due 150] [--shop-live 150] [--shop-slow 0.05]
+ *     [--shop-slow-ms 3000]
  *
  * On a fresh, durable `bench` platform it starts a burst of work on every queue (one
  * `ChaosFlow` per flow: scripts/bench/chaos/), then, while the work drains, kills the edge
@@ -18,7 +19,9 @@
  * `--create-concurrency` instance creations at once; the webhook receiver answers a
  * `--hook-faults` share of the overdue-ticket deliveries 503 with `retry-after: 1` and a
  * `--hook-slow` share only after `--hook-slow-ms` (`--overdue` tickets made overdue at once,
- * `--hook-endpoints` endpoints). It waits until every queue
+ * `--hook-endpoints` endpoints); the shop's instance sends `--shop-due` review requests and
+ * `--shop-live` order confirmations, the stand-in answering the `--throttled` share of them 429
+ * and a `--shop-slow` share after `--shop-slow-ms`. It waits until every queue
  * has drained or `--timeout` seconds have passed, then prints per flow: items, delivered, lost,
  * delivered twice, dead jobs, time to drain; and the faults, the 429s, the failed attempts and
  * the errors logged. Exits 1 when anything is lost, doubled, dead or not drained, 0 otherwise.
@@ -40,6 +43,7 @@ import {
   type Tally,
 } from "./chaos/flow.ts";
 import { probeFlow } from "./chaos/probe_flow.ts";
+import { shopFlow } from "./chaos/shop_flow.ts";
 import { resendControl } from "../platform/stand_ins/resend/email.ts";
 import { waitlistFlow } from "./chaos/waitlist_flow.ts";
 import { webhooksFlow } from "./chaos/webhooks_flow.ts";
@@ -78,6 +82,13 @@ const flows: ChaosFlow[] = [
     faults: flag("hook-faults", 0.1),
     slow: flag("hook-slow", 0.1),
     slowMs: flag("hook-slow-ms", 10_000),
+  }),
+  shopFlow({
+    due: flag("shop-due", 150),
+    live: flag("shop-live", 150),
+    throttled: THROTTLED,
+    slow: flag("shop-slow", 0.05),
+    slowMs: flag("shop-slow-ms", 3000),
   }),
 ];
 

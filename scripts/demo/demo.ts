@@ -1,12 +1,14 @@
 /**
  * What the dev command shows of each flow once the platform runs: each flow's demo lives in its
- * own module here (job_core.ts, waitlist.ts, whatsapp.ts, workshop.ts) and scripts/dev.ts prints them in order. A demo may
+ * own module here (job_core.ts, waitlist.ts, whatsapp.ts, workshop.ts,
+ * shop.ts) and scripts/dev.ts prints them in order. A demo may
  * probe the running stack first (a line printed before the summary, e.g. the job pipeline
  * check), then says how to try the flow by hand (printed after the summary).
  */
 import type postgres from "postgres";
 import type { Platform } from "../platform/start.ts";
 import { jobCoreDemo } from "./job_core.ts";
+import { shopDemo } from "./shop.ts";
 import { waitlistDemo } from "./waitlist.ts";
 import { whatsappDemo } from "./whatsapp.ts";
 import { workshopDemo } from "./workshop.ts";
@@ -43,4 +45,5 @@ export const DEMOS: readonly FlowDemo[] = [
   waitlistDemo,
   whatsappDemo,
   workshopDemo,
+  shopDemo,
 ];

@@ -25,6 +25,7 @@ import { portInUse } from "../../scripts/platform/process.ts";
 import { resendControl } from "../../scripts/platform/stand_ins/resend/email.ts";
 import { evolutionControl } from "../../scripts/platform/stand_ins/evolution/control.ts";
 import { webhookReceiverControl } from "../../scripts/platform/stand_ins/webhook_receiver/control.ts";
+import { REQUEST_REVIEWS_STATEMENT, REVIEWER } from "../../scripts/demo/shop.ts";
 
 const OFFSET = 6750 + Number(Deno.env.get("PLATFORM_PORT_OFFSET") ?? 0) % 4400;
 const API_PORT = 54321 + OFFSET; // 61071 to 65371
@@ -128,7 +129,7 @@ function startDev() {
   };
 }
 
-Deno.test("scripts/dev.ts starts everything, prints the waitlist, WhatsApp and workshop demos, and SIGINT leaves nothing running", async () => {
+Deno.test("scripts/dev.ts starts everything, prints the waitlist, WhatsApp, workshop and shop demos, and SIGINT leaves nothing running", async () => {
   for (const port of [API_PORT, DB_PORT, INBOX_PORT, EVOLUTION_PORT, RECEIVER_PORT]) {
     assertEquals(
       await portInUse(port),
@@ -192,6 +193,18 @@ Deno.test("scripts/dev.ts starts everything, prints the waitlist, WhatsApp and w
     assert(
       output.includes(`Open the webhook receiver's page, http://127.0.0.1:${RECEIVER_PORT}/,`),
       "the line that says to open the receiver's page",
+    );
+    assertMatch(
+      output,
+      /Shop check: 7 customers, 6 products, 11 orders \(\d+ picked up 7\+ days ago without a request\), 5 carts \(3 expired\); the shop's WhatsApp instance \S+ is open\./,
+    );
+    assert(
+      output.includes(`\n       ${REQUEST_REVIEWS_STATEMENT}\n`),
+      "the statement that asks for the reviews now",
+    );
+    assert(
+      output.includes(`type "2" as customer ${REVIEWER.whatsapp_number}`),
+      "the line that says to answer a review request on the stand-in's page",
     );
     assert(await portInUse(API_PORT), "the gateway listens");
     assert(await portInUse(DB_PORT), "Postgres listens");
