@@ -2,14 +2,15 @@
  * Shop automations benchmark (issue 11; a script that prints figures, not a test).
  *
  *   bash scripts/bench.sh shop [requests] [replies]
- *     [--orders 10000] [--rate <EVOLUTION_SEND_RATE, 5>] [--timeout 3600] [--replies 200]
+ *     [--orders 10000] [--rate 5] [--timeout 3600] [--replies 200]
  *
  * On a fresh `bench` platform, the shop's WhatsApp instance opened on the Evolution stand-in
  * (a user signs up, the stand-in scans its code) and quiet hours off, it measures:
  *   1. requests: `--orders` orders picked up 8 days ago (one customer each, on WhatsApp),
  *      imported as history; one `request-reviews` call asks them all; the messages go through
- *      the `shop` queue and the WhatsApp sender, paced at EVOLUTION_SEND_RATE per instance,
- *      while the stand-in admits `--rate` requests per second (its kit rate limit; 429 beyond):
+ *      the `shop` queue and the WhatsApp sender, paced at `--rate` messages per second per
+ *      instance (EVOLUTION_SEND_RATE), while the stand-in admits `--rate` requests per second
+ *      (its kit rate limit; 429 beyond):
  *      the call's time, the time until every request is sent, messages per second against the
  *      limit, and proof that none is lost or doubled (the stand-in's sent messages counted per
  *      number: each customer got exactly one);
@@ -39,6 +40,8 @@ const run = sections(SECTIONS);
 const ORDERS = flag("orders", 10_000);
 const REPLIES = flag("replies", 200);
 const TIMEOUT_S = flag("timeout", 3600);
+/** Messages per second: the stand-in's limit and the sender's pace (EVOLUTION_SEND_RATE). */
+const RATE = flag("rate", 5);
 /** The bench's admin, alerted by email (no WhatsApp admin: alerts go at the email's pace). */
 const ADMIN_EMAIL = "gerante@bench-shop.example";
 
@@ -162,8 +165,8 @@ async function sentPerNumber(): Promise<Map<string, number>> {
 
 async function requestsSection() {
   const db = sql!;
-  const pace = Number(platform!.env.EVOLUTION_SEND_RATE ?? 5);
-  const rate = flag("rate", pace);
+  const pace = Number(platform!.env.EVOLUTION_SEND_RATE);
+  const rate = RATE;
   await evolution.rateLimit.set(rate);
   const prefix = "3361";
   const numbers = await dueOrders(db, prefix, ORDERS);
@@ -175,7 +178,6 @@ async function requestsSection() {
   let lastPrint = performance.now();
   await waitFor(
     async () => {
-      await db`select jobs.drain('shop')`;
       last = await requestStates(db, prefix);
       if (performance.now() - lastPrint > 30_000) {
         lastPrint = performance.now();
@@ -253,7 +255,6 @@ async function repliesSection() {
   await requestReviews();
   await waitFor(
     async () => {
-      await db`select jobs.drain('shop')`;
       const s = await requestStates(db, prefix);
       return s.sent >= REPLIES ? s : undefined;
     },
@@ -321,7 +322,11 @@ async function repliesSection() {
 const results: Record<string, unknown> = {};
 try {
   const started = performance.now();
-  platform = await startPlatform("bench", { fresh: true, log: () => {} });
+  platform = await startPlatform("bench", {
+    fresh: true,
+    log: () => {},
+    env: { EVOLUTION_SEND_RATE: String(RATE) },
+  });
   sql = postgres(platform.cfg.dbUrl, { max: 8, onnotice: () => {} });
   evolution = evolutionControl(platform.standIns.evolution.url);
   resend = resendControl(platform.standIns.resend.url);

@@ -87,11 +87,12 @@ async function startStandIns(
 
 /**
  * Starts everything; with `fresh`, the profile's cluster is recreated from scratch (and the dev
- * inbox emptied).
+ * inbox emptied). `env` sets variables the functions see over the project's `.env` (a
+ * benchmark's pace, for instance).
  */
 export async function startPlatform(
   profile: Profile,
-  opts: { fresh?: boolean; log?: (line: string) => void } = {},
+  opts: { fresh?: boolean; log?: (line: string) => void; env?: Record<string, string> } = {},
 ): Promise<Platform> {
   const log = opts.log ?? ((line: string) => console.error(line));
   const cfg = platformConfig(profile);
@@ -131,6 +132,7 @@ export async function startPlatform(
       // that calls made to hang fail fast); `.env` can still set other values.
       ...Object.assign({}, ...standIns.map(([entry]) => entry.profileDefaults[profile])),
       ...projectEnv,
+      ...opts.env,
       SUPABASE_URL: cfg.apiUrl,
       SUPABASE_ANON_KEY: keys.anonKey,
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
