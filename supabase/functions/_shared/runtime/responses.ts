@@ -38,3 +38,30 @@ export async function readJsonBody(req: Request): Promise<unknown | undefined> {
     return undefined;
   }
 }
+
+/**
+ * The fields of a link's request: its query string, and for a POST its form body
+ * (`application/x-www-form-urlencoded` or `multipart/form-data`), whose fields win. Answers
+ * `undefined` when the form body cannot be read, for the caller to answer 400.
+ *
+ * @example
+ * const fields = await readLinkFields(req); // { token: "…", rating: "4" }
+ */
+export async function readLinkFields(req: Request): Promise<Record<string, string> | undefined> {
+  const fields: Record<string, string> = Object.fromEntries(new URL(req.url).searchParams);
+  if (req.method !== "POST") return fields;
+  const type = req.headers.get("content-type") ?? "";
+  if (
+    !type.includes("application/x-www-form-urlencoded") && !type.includes("multipart/form-data")
+  ) {
+    return fields;
+  }
+  try {
+    for (const [name, value] of await req.formData()) {
+      if (typeof value === "string") fields[name] = value;
+    }
+  } catch {
+    return undefined;
+  }
+  return fields;
+}

@@ -14,6 +14,7 @@ import { z } from "zod";
 import type { DbClient } from "../runtime/client.ts";
 import type { PublicEndpointOptions } from "../runtime/endpoints.ts";
 import { errorText, log } from "../runtime/log.ts";
+import { readLinkFields } from "../runtime/responses.ts";
 import { RpcError } from "../runtime/rpc.ts";
 import { pickLocale } from "../waitlist/locale.ts";
 import type { Locale } from "../waitlist/types.ts";
@@ -38,21 +39,8 @@ function page(req: Request, input: ReviewPageInput): Response {
 
 /** Reads token and rating from the form body (POST) or the query string (GET, HEAD). */
 async function readLink(req: Request): Promise<z.infer<typeof linkSchema> | undefined> {
-  const fields: Record<string, string> = Object.fromEntries(new URL(req.url).searchParams);
-  if (req.method === "POST") {
-    const type = req.headers.get("content-type") ?? "";
-    if (
-      type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")
-    ) {
-      try {
-        for (const [name, value] of await req.formData()) {
-          if (typeof value === "string") fields[name] = value;
-        }
-      } catch {
-        return undefined;
-      }
-    }
-  }
+  const fields = await readLinkFields(req);
+  if (!fields) return undefined;
   const parsed = linkSchema.safeParse(fields);
   return parsed.success ? parsed.data : undefined;
 }

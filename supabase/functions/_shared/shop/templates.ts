@@ -5,8 +5,9 @@
  * formatted for the reader's language, dates in the shop's time zone. Names, product names and
  * comments are put on one line, so that a value cannot fake a line (a link) of its own.
  */
-import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
-import { markup, type SafeHtml } from "../html/markup.ts";
+import { PALETTE } from "../html/document.ts";
+import { emailDocument, textPart } from "../html/email.ts";
+import { markup } from "../html/markup.ts";
 import { formatDateTime, singleLine } from "../waitlist/format.ts";
 import { linkBase } from "../waitlist/links.ts";
 import { type Locale, type MessageKind, messages, type MessageText } from "./i18n.ts";
@@ -85,7 +86,7 @@ export interface AlertInput {
   alert: AlertContent;
 }
 
-const { text: TEXT_COLOR, muted: MUTED_COLOR, accent: ACCENT_COLOR } = PALETTE;
+const { muted: MUTED_COLOR, accent: ACCENT_COLOR } = PALETTE;
 const PARAGRAPH = "margin:0 0 16px";
 const SMALL_PARAGRAPH = `margin:0 0 16px;font-size:14px;color:${MUTED_COLOR}`;
 const DETAILS = `margin:0 0 16px;padding:12px 16px;border-left:4px solid ${ACCENT_COLOR};` +
@@ -94,9 +95,6 @@ const ROW = "margin:4px 0";
 const RATING_BUTTON = "display:inline-block;margin:0 8px 8px 0;padding:10px 16px;" +
   `border-radius:6px;font-weight:bold;text-decoration:none;background:${ACCENT_COLOR};` +
   `border:2px solid ${ACCENT_COLOR};color:${PALETTE.card}`;
-const COLUMN = "max-width:560px;margin:0 auto;padding:24px 12px;font-size:16px;line-height:1.5;" +
-  `font-family:${FONT_FAMILY};color:${TEXT_COLOR}`;
-const CARD = `background:${PALETTE.card};border-radius:8px;padding:24px 20px`;
 
 /**
  * An amount in the reader's language.
@@ -357,24 +355,4 @@ function checkedUrl(url: string, field: string): string {
     throw new TypeError(`Expected an absolute http(s) URL in ${field}, got ${JSON.stringify(url)}`);
   }
   return url;
-}
-
-/** A complete HTML email around `body`: one centred card. */
-function emailDocument(locale: Locale, title: string, body: SafeHtml): string {
-  return htmlDocument({
-    lang: locale,
-    title,
-    bodyStyle: `margin:0;padding:0;background:${PALETTE.background}`,
-    body: markup`<div style="${COLUMN}">
-<div style="${CARD}">
-${body}
-</div>
-</div>
-`,
-  });
-}
-
-/** Lines joined into a text part, without trailing blank lines. */
-function textPart(lines: string[]): string {
-  return lines.join("\n").replace(/\n+$/, "") + "\n";
 }

@@ -3,7 +3,8 @@
  * after a booking. Each has a subject, an HTML part (inline styles, no external assets,
  * readable on a phone; every value escaped) and a text part with the same information.
  */
-import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
+import { PALETTE } from "../html/document.ts";
+import { emailDocument, textPart } from "../html/email.ts";
 import { markup, type SafeHtml } from "../html/markup.ts";
 import { messages } from "./i18n.ts";
 import {
@@ -29,9 +30,6 @@ const ACCEPT_BUTTON =
   `${BUTTON};background:${ACCENT_COLOR};border:2px solid ${ACCENT_COLOR};color:${PALETTE.card}`;
 const DECLINE_BUTTON =
   `${BUTTON};background:${PALETTE.card};border:2px solid ${MUTED_COLOR};color:${TEXT_COLOR}`;
-const COLUMN = "max-width:560px;margin:0 auto;padding:24px 12px;font-size:16px;line-height:1.5;" +
-  `font-family:${FONT_FAMILY};color:${TEXT_COLOR}`;
-const CARD = `background:${PALETTE.card};border-radius:8px;padding:24px 20px`;
 
 /**
  * The invitation to a waitlist candidate: the slot, when the invitation expires, that the
@@ -177,24 +175,4 @@ function detailsText(lines: SlotLine[], locale: Locale): string[] {
 
 function signature(signOff: string, clinic: string): SafeHtml {
   return markup`<p style="margin:24px 0 0">${signOff}<br>${clinic}</p>`;
-}
-
-/** A complete HTML email around `body`: one centred column that narrows on a phone. */
-function emailDocument(locale: Locale, title: string, body: SafeHtml): string {
-  return htmlDocument({
-    lang: locale,
-    title,
-    bodyStyle: `margin:0;padding:0;background:${PALETTE.background}`,
-    body: markup`<div style="${COLUMN}">
-<div style="${CARD}">
-${body}
-</div>
-</div>
-`,
-  });
-}
-
-/** Lines joined into a text part, without trailing blank lines. */
-function textPart(lines: string[]): string {
-  return lines.join("\n").replace(/\n+$/, "") + "\n";
 }

@@ -13,6 +13,7 @@ import { z } from "zod";
 import type { DbClient } from "../runtime/client.ts";
 import { publicEndpoint, type PublicEndpointOptions } from "../runtime/endpoints.ts";
 import { errorText, log } from "../runtime/log.ts";
+import { readLinkFields } from "../runtime/responses.ts";
 import { RpcError } from "../runtime/rpc.ts";
 import { pickLocale } from "./locale.ts";
 import { slotFor } from "./slot.ts";
@@ -37,22 +38,9 @@ function page(req: Request, input: PageInput): Response {
 }
 
 /** Reads token and action from the form body (POST) or the query string (GET, HEAD). */
-async function readAnswer(req: Request, url: URL) {
-  const fields: Record<string, string> = Object.fromEntries(url.searchParams);
-  if (req.method === "POST") {
-    const type = req.headers.get("content-type") ?? "";
-    if (
-      type.includes("application/x-www-form-urlencoded") || type.includes("multipart/form-data")
-    ) {
-      try {
-        for (const [name, value] of await req.formData()) {
-          if (typeof value === "string") fields[name] = value;
-        }
-      } catch {
-        return undefined;
-      }
-    }
-  }
+async function readAnswer(req: Request) {
+  const fields = await readLinkFields(req);
+  if (!fields) return undefined;
   const parsed = answerSchema.safeParse(fields);
   return parsed.success ? parsed.data : undefined;
 }
@@ -77,7 +65,7 @@ export function invitationResponses(client: DbClient): PublicEndpointOptions {
     methods: ["GET", "HEAD", "POST"],
     fallback: failurePage,
     handle: async (req) => {
-      const answer = await readAnswer(req, new URL(req.url));
+      const answer = await readAnswer(req);
       if (!answer) return page(req, { state: "invalid", locale: browserLocale(req) });
       const write = req.method === "POST";
       const context = `${req.method} ${answer.action}`;
