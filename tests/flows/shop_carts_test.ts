@@ -87,11 +87,13 @@ Deno.test("a failing clean-up answers 500 {success: false, error, deletedCount, 
   }
 });
 
-Deno.test("clean-expired-carts refuses anon, a wrong secret and no credentials (401), and methods other than POST or GET", async () => {
+Deno.test("clean-expired-carts refuses anon, a wrong secret and no credentials (401), a body that is not a trigger (400), and methods other than POST or GET", async () => {
   for (const authorization of [ANON_AUTH, "Bearer not-the-cron-secret-0123456789", null]) {
     const refused = await cleanExpiredCarts(authorization);
     assertEquals(refused.status, 401, `${authorization ?? "no header"}: ${refused.text}`);
   }
+  const bad = await cleanExpiredCarts(CRON_AUTH, { trigger: "hourly" });
+  assertEquals([bad.status, bad.body.error?.code], [400, "invalid_body"], bad.text);
   const put = await cleanExpiredCarts(CRON_AUTH, {}, "PUT");
   assertEquals(put.status, 405, put.text);
 });

@@ -73,8 +73,11 @@ export class RpcPool {
     const sql = this.#current;
     const retired = this.#retired.get(sql)!.signal;
     const reservation = sql.reserve();
+    // The listener goes when the reservation is settled: the pool's signal lives as long as
+    // the pool, and a listener left per call made each later add slower (a linear scan).
+    let abort = () => {};
     const replaced = new Promise<never>((_, reject) => {
-      const abort = () => reject(new Error("The RPC connection pool was replaced meanwhile"));
+      abort = () => reject(new Error("The RPC connection pool was replaced meanwhile"));
       if (retired.aborted) abort();
       else retired.addEventListener("abort", abort, { once: true });
     });
@@ -89,6 +92,8 @@ export class RpcPool {
       reservation.then((late) => late.release(), () => {});
       this.replace(sql, what, error instanceof Error ? error.message : String(error));
       throw new ConnectFailure(error);
+    } finally {
+      retired.removeEventListener("abort", abort);
     }
   }
 

@@ -170,11 +170,15 @@ export class WebhookDispatcher {
       this.#onChange();
       const wait = retryDelayMs(attempt, rules.baseDelayMs);
       await new Promise<void>((resolve) => {
-        const timer = setTimeout(resolve, wait);
-        signal.addEventListener("abort", () => {
+        const stop = () => {
           clearTimeout(timer);
           resolve();
-        }, { once: true });
+        };
+        const timer = setTimeout(() => {
+          signal.removeEventListener("abort", stop);
+          resolve();
+        }, wait);
+        signal.addEventListener("abort", stop, { once: true });
       });
     }
   }
