@@ -5,7 +5,7 @@
  *     [--probes 500] [--signups 300] [--create-concurrency 4] [--rate 2] [--throttled 0.25]
  *     [--lease 15] [--timeout 300] [--kill-at 8,20] [--restart-at 3]
  *     [--overdue 300] [--hook-endpoints 2] [--hook-faults 0.1] [--hook-slow 0.1]
- *     [--hook-slow-ms 10000] [--shop-due 150] [--shop-live 150] [--shop-slow 0.05]
+ *     [--hook-slow-ms 10000] [--shop-due 60] [--shop-live 60] [--shop-slow 0.05]
  *     [--shop-slow-ms 3000]
  *
  * On a fresh, durable `bench` platform it starts a burst of work on every queue (one
@@ -84,8 +84,8 @@ const flows: ChaosFlow[] = [
     slowMs: flag("hook-slow-ms", 10_000),
   }),
   shopFlow({
-    due: flag("shop-due", 150),
-    live: flag("shop-live", 150),
+    due: flag("shop-due", 60),
+    live: flag("shop-live", 60),
     throttled: THROTTLED,
     slow: flag("shop-slow", 0.05),
     slowMs: flag("shop-slow-ms", 3000),
