@@ -1,12 +1,12 @@
 /**
- * Fixtures for the review-reply tests on the running test platform, on top of the sender's
- * (`./shop_sender.ts`: the shop's open instance, customers, waits on messages): a picked-up order
+ * Fixtures for the review-reply tests on the running test platform, on top of the shop's
+ * (`./shop.ts`: the shop's open instance, customers, waits on messages): a picked-up order
  * whose review request the `shop` worker really sends (WhatsApp through the shop's instance, or
  * email with the rating links), a customer writing on the Evolution stand-in, and waits on what
  * the reply job recorded.
  *
  * ```ts
- * const t = await startShopSenderTest();
+ * const t = await startShopTest();
  * const customer = await t.customer();
  * const orderId = await requestReview(t, customer);          // sent by WhatsApp
  * const inbound = await customerWrites(t, customer, "4 très bien");
@@ -14,7 +14,7 @@
  * ```
  */
 import type postgres from "postgres";
-import { type Customer, evolution, type ShopSenderTest } from "./shop_sender.ts";
+import { evolution, type ShopTest, type TestCustomer } from "./shop.ts";
 import { waitFor } from "./wait.ts";
 
 /** A `shop_review_replies` row as the tests read it. */
@@ -31,7 +31,7 @@ export interface ReplyRow {
  * it alone), its review request and the review_request message, then waits until the worker
  * has sent it. Returns the order's id.
  */
-export async function requestReview(t: ShopSenderTest, customer: Customer): Promise<number> {
+export async function requestReview(t: ShopTest, customer: TestCustomer): Promise<number> {
   const orderId = await t.sql.begin(async (tx: postgres.TransactionSql) => {
     const [order] = await tx<{ id: number }[]>`
       insert into public.orders (customer_id, status, picked_up_at)
@@ -57,8 +57,8 @@ export async function requestReview(t: ShopSenderTest, customer: Customer): Prom
  * `messages.upsert` to evolution-webhook). Returns the stored inbound message's id, once stored.
  */
 export async function customerWrites(
-  t: ShopSenderTest,
-  customer: Customer,
+  t: ShopTest,
+  customer: TestCustomer,
   text: string,
 ): Promise<number> {
   if (!t.instance || !customer.whatsapp_number) {

@@ -7,12 +7,13 @@
  * the admin alert for a low review arrives in the Resend stand-in's inbox page, where the person
  * opens it.
  *
- * The test removes its customer afterwards (orders, requests, messages and the review go with it
- * by cascade) and restores the admins it set. On failure, a screenshot goes to `.local/e2e/`.
+ * The fixture removes the test's customer afterwards (orders, requests, messages and the review go
+ * with it by cascade) and restores the admins it set. On failure, a screenshot goes to
+ * `.local/e2e/`.
  */
 import { assert, assertEquals } from "../_support/assert.ts";
 import { screenshot, withPage } from "../_support/browser.ts";
-import { startShopSenderTest } from "../_support/shop_sender.ts";
+import { startShopTest } from "../_support/shop.ts";
 import { requestReview, reviewOf } from "../_support/shop_replies.ts";
 import { waitFor } from "../_support/wait.ts";
 import { messages } from "../../supabase/functions/_shared/shop/i18n.ts";
@@ -28,16 +29,12 @@ function customerText(kind: "review_request" | "review_thanks", order: number) {
 }
 
 Deno.test("a customer types \"2\" on the stand-in's WhatsApp page: the review is stored and the admins' alert arrives in the inbox", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   const run = crypto.randomUUID().slice(0, 8);
   const admin = `shop-admin-${run}@example.test`;
-  const [saved] = await t.sql`select admin_emails, admin_language from public.shop_settings`;
-  let customerId: string | undefined;
   try {
-    await t.sql`update public.shop_settings
-      set admin_emails = ${[admin]}, admin_language = 'fr'`;
+    await t.settings({ admin_emails: [admin], admin_language: "fr" });
     const customer = await t.customer({ name: `Camille ${run}`, language: "fr" });
-    customerId = customer.id;
     const number = customer.whatsapp_number!;
     const orderId = await requestReview(t, customer);
     const instance = t.instance!;
@@ -120,15 +117,6 @@ Deno.test("a customer types \"2\" on the stand-in's WhatsApp page: the review is
       }
     });
   } finally {
-    try {
-      await t.sql`update public.shop_settings
-        set admin_emails = ${saved.admin_emails}, admin_language = ${saved.admin_language}`;
-      if (customerId) {
-        await t.sql`delete from public.orders where customer_id = ${customerId}`;
-        await t.sql`delete from public.customers where id = ${customerId}`;
-      }
-    } finally {
-      await t.done();
-    }
+    await t.done();
   }
 });

@@ -7,26 +7,18 @@
  */
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
-import {
-  drainShop,
-  evolution,
-  randomNumber,
-  startShopSenderTest,
-} from "../_support/shop_sender.ts";
+import { evolution, randomNumber, startShopTest } from "../_support/shop.ts";
 import { messages } from "../../supabase/functions/_shared/shop/i18n.ts";
 
 const HOUR = 3_600_000;
 
 Deno.test("an order's confirmation goes by WhatsApp through the shop's instance, with its items and total", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const customer = await t.customer({ name: "Marie <b>", language: "fr" });
-    const bread = await t.product({ name: "Pain de campagne", price_cents: 365 });
-    const tart = await t.product({ name: "Tarte aux pommes", price_cents: 1000 });
-    const orderId = await t.order(customer, [
-      { product: bread, quantity: 2 },
-      { product: tart, quantity: 1 },
-    ]);
+    const bread = await t.product({ name: "Pain de campagne", priceCents: 365 });
+    const tart = await t.product({ name: "Tarte aux pommes", priceCents: 1000 });
+    const orderId = await t.order(customer, { items: [[bread, 2], [tart, 1]] });
 
     const row = await t.waitForMessage(orderId, "order_confirmation");
     assertEquals(
@@ -34,7 +26,7 @@ Deno.test("an order's confirmation goes by WhatsApp through the shop's instance,
       ["sent", "whatsapp", null, "succeeded"],
       JSON.stringify(row),
     );
-    const sent = await t.whatsappTo(customer.whatsapp_number!);
+    const sent = await t.sentTo(customer.whatsapp_number!);
     assertEquals(sent.length, 1, "one WhatsApp message to the customer");
     assertEquals(sent[0].instance, t.instance);
     assertEquals(row.provider_message_id, sent[0].id, "the stand-in's message id is recorded");
@@ -50,12 +42,12 @@ Deno.test("an order's confirmation goes by WhatsApp through the shop's instance,
 });
 
 Deno.test("a customer whose number is not on WhatsApp gets the message by email, with the reason recorded", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const customer = await t.customer({ name: "John", language: "en" });
     await evolution.setNotOnWhatsApp([customer.whatsapp_number!]);
-    const product = await t.product({ name: "Croissant", price_cents: 120 });
-    const orderId = await t.order(customer, [{ product, quantity: 3 }]);
+    const product = await t.product({ name: "Croissant", priceCents: 120 });
+    const orderId = await t.order(customer, { items: [[product, 3]] });
 
     const row = await t.waitForMessage(orderId, "order_confirmation");
     assertEquals([row.status, row.channel, row.job_state], ["sent", "email", "succeeded"]);
@@ -69,18 +61,18 @@ Deno.test("a customer whose number is not on WhatsApp gets the message by email,
     assertEquals(email.idempotency_key, `shop-message:${row.id}`);
     assert(email.text?.includes("3 × Croissant (€3.60)"), email.text ?? "");
     assert(email.html?.includes('<html lang="en">'), "an English email");
-    assertEquals(await t.whatsappTo(customer.whatsapp_number!), [], "nothing went by WhatsApp");
+    assertEquals(await t.sentTo(customer.whatsapp_number!), [], "nothing went by WhatsApp");
   } finally {
     await t.done();
   }
 });
 
 Deno.test("a customer without a number, or a shop without an open instance, gets email", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const product = await t.product();
-    const noNumber = await t.customer({ whatsapp: false });
-    const first = await t.order(noNumber, [{ product, quantity: 1 }]);
+    const noNumber = await t.customer({ whatsapp: null });
+    const first = await t.order(noNumber, { items: [[product, 1]] });
     const row = await t.waitForMessage(first, "order_confirmation");
     assertEquals([row.status, row.channel, row.fallback_reason], [
       "sent",
@@ -101,11 +93,11 @@ Deno.test("a customer without a number, or a shop without an open instance, gets
     await t.done();
   }
 
-  const offline = await startShopSenderTest({ instance: false });
+  const offline = await startShopTest({ instance: false });
   try {
     const product = await offline.product();
     const customer = await offline.customer();
-    const orderId = await offline.order(customer, [{ product, quantity: 1 }]);
+    const orderId = await offline.order(customer, { items: [[product, 1]] });
     const row = await offline.waitForMessage(orderId, "order_confirmation");
     assertEquals([row.status, row.channel, row.fallback_reason], [
       "sent",
@@ -119,12 +111,12 @@ Deno.test("a customer without a number, or a shop without an open instance, gets
 });
 
 Deno.test("a customer with neither a WhatsApp account nor an email: the message is recorded failed, once", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
-    const customer = await t.customer({ email: false });
+    const customer = await t.customer({ email: null });
     await evolution.setNotOnWhatsApp([customer.whatsapp_number!]);
     const product = await t.product();
-    const orderId = await t.order(customer, [{ product, quantity: 1 }]);
+    const orderId = await t.order(customer, { items: [[product, 1]] });
     const row = await t.waitForMessage(orderId, "order_confirmation");
     assertEquals([row.status, row.channel, row.job_state], ["failed", null, "succeeded"]);
     assertMatch(row.error ?? "", /no email/);
@@ -135,25 +127,27 @@ Deno.test("a customer with neither a WhatsApp account nor an email: the message 
 });
 
 Deno.test("an order unpaid for a day gets its payment reminder; one paid before the reminder gets none", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const product = await t.product();
     // Placed 25 hours ago and still unpaid: the reminder (after 24 hours) is due now.
     const late = await t.customer();
-    const lateOrder = await t.order(late, [{ product, quantity: 1 }], {
-      created_at: new Date(Date.now() - 25 * HOUR),
+    const lateOrder = await t.order(late, {
+      items: [[product, 1]],
+      createdAt: new Date(Date.now() - 25 * HOUR),
     });
     const reminder = await t.waitForMessage(lateOrder, "payment_reminder");
     assertEquals([reminder.status, reminder.channel], ["sent", "whatsapp"]);
     await t.waitForMessage(lateOrder, "order_confirmation");
-    const lateTexts = (await t.whatsappTo(late.whatsapp_number!)).map((m) => m.text);
+    const lateTexts = (await t.sentTo(late.whatsapp_number!)).map((m) => m.text);
     assertEquals(lateTexts.length, 2, "the confirmation and the reminder");
     assert(lateTexts.some((text) => text.includes("attend encore son règlement")), lateTexts[1]);
 
     // Placed 23 hours ago, paid now: its reminder (due in an hour) is cancelled with its job.
     const paying = await t.customer();
-    const payingOrder = await t.order(paying, [{ product, quantity: 1 }], {
-      created_at: new Date(Date.now() - 23 * HOUR),
+    const payingOrder = await t.order(paying, {
+      items: [[product, 1]],
+      createdAt: new Date(Date.now() - 23 * HOUR),
     });
     const scheduled = await t.message(payingOrder, "payment_reminder");
     assertEquals(scheduled?.status, "scheduled");
@@ -165,8 +159,8 @@ Deno.test("an order unpaid for a day gets its payment reminder; one paid before 
       "payment paid",
       "cancelled",
     ]);
-    await drainShop(t.sql);
-    const texts = (await t.whatsappTo(paying.whatsapp_number!)).map((m) => m.text);
+    await t.drain();
+    const texts = (await t.sentTo(paying.whatsapp_number!)).map((m) => m.text);
     assertEquals(texts.length, 1, "only the confirmation");
     assert(!texts[0].includes("règlement"), texts[0]);
   } finally {
@@ -175,12 +169,13 @@ Deno.test("an order unpaid for a day gets its payment reminder; one paid before 
 });
 
 Deno.test("a reminder whose job runs after the order was paid is skipped at send time", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const product = await t.product();
     const customer = await t.customer();
-    const orderId = await t.order(customer, [{ product, quantity: 1 }], {
-      created_at: new Date(Date.now() - 23 * HOUR),
+    const orderId = await t.order(customer, {
+      items: [[product, 1]],
+      createdAt: new Date(Date.now() - 23 * HOUR),
     });
     // Paid behind the trigger's back (the belt): the job is still waiting, the message scheduled.
     await t.sql.begin(async (tx) => {
@@ -201,7 +196,7 @@ Deno.test("a reminder whose job runs after the order was paid is skipped at send
       what: `the confirmation of order ${orderId}`,
     });
     assertEquals(
-      (await t.whatsappTo(customer.whatsapp_number!)).length,
+      (await t.sentTo(customer.whatsapp_number!)).length,
       1,
       "the confirmation only",
     );
@@ -211,7 +206,7 @@ Deno.test("a reminder whose job runs after the order was paid is skipped at send
 });
 
 Deno.test("a low review alerts every admin by email and WhatsApp at once", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const admins = [
       `admin-${crypto.randomUUID()}@example.test`,
@@ -221,9 +216,7 @@ Deno.test("a low review alerts every admin by email and WhatsApp at once", async
     await t.admins(admins, numbers, "fr");
     const customer = await t.customer({ name: "Eve <script>" });
     const product = await t.product();
-    const orderId = await t.order(customer, [{ product, quantity: 1 }], {
-      payment_status: "paid",
-    });
+    const orderId = await t.order(customer, { items: [[product, 1]], paymentStatus: "paid" });
     const [review] = await t.sql<{ id: number }[]>`
       insert into public.reviews (order_id, customer_id, rating, comment, channel)
       values (${orderId}, ${customer.id}, 1, ${"Froid <b>et</b> en retard"}, 'whatsapp')
@@ -251,7 +244,7 @@ Deno.test("a low review alerts every admin by email and WhatsApp at once", async
       assert(emails[0].text?.includes("« Froid <b>et</b> en retard »"), emails[0].text ?? "");
     }
     for (const number of numbers) {
-      const sent = await t.whatsappTo(number);
+      const sent = await t.sentTo(number);
       assertEquals(sent.length, 1, `one WhatsApp message to ${number}`);
       assertMatch(sent[0].text, /^\*Avis négatif : 1\/5/);
       assert(sent[0].text.includes("Eve <script> a donné la note de 1/5"), sent[0].text);
@@ -262,16 +255,15 @@ Deno.test("a low review alerts every admin by email and WhatsApp at once", async
 });
 
 Deno.test("an admin number not on WhatsApp makes the alert partial; the other deliveries go", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const admin = `admin-${crypto.randomUUID()}@example.test`;
     const [good, bad] = [randomNumber(), randomNumber()];
     await evolution.setNotOnWhatsApp([bad]);
     await t.admins([admin], [good, bad], "en");
-    const product = await t.product({ name: "Baguette", price_cents: 110, stock: 6 });
-    await t.sql`update public.products set low_stock_threshold = 5 where id = ${product.id}`;
+    const product = await t.product({ name: "Baguette", priceCents: 110, stock: 6, threshold: 5 });
     const customer = await t.customer();
-    const orderId = await t.order(customer, [{ product, quantity: 2 }]);
+    const orderId = await t.order(customer, { items: [[product, 2]] });
     const alertId = await waitFor(async () => {
       const [row] = await t.sql<{ id: number }[]>`
         select id::int from public.shop_alerts
@@ -292,19 +284,19 @@ Deno.test("an admin number not on WhatsApp makes the alert partial; the other de
       email?.text?.includes("Only 4 unit(s) of “Baguette” left (alert threshold: 5)"),
       email?.text ?? "",
     );
-    assertEquals((await t.whatsappTo(good)).length, 1);
-    assertEquals((await t.whatsappTo(bad)).length, 0);
+    assertEquals((await t.sentTo(good)).length, 1);
+    assertEquals((await t.sentTo(bad)).length, 0);
   } finally {
     await t.done();
   }
 });
 
 Deno.test("review requests go by WhatsApp with the mark to reply, or by email with five single-use links", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const product = await t.product();
     const onWhatsApp = await t.customer({ language: "en" });
-    const byEmail = await t.customer({ whatsapp: false });
+    const byEmail = await t.customer({ whatsapp: null });
     const orders: number[] = [];
     for (const customer of [onWhatsApp, byEmail]) {
       const [order] = await t.sql<{ id: number }[]>`
@@ -322,7 +314,7 @@ Deno.test("review requests go by WhatsApp with the mark to reply, or by email wi
 
     const whatsapp = await t.waitForMessage(orders[0], "review_request");
     assertEquals([whatsapp.status, whatsapp.channel], ["sent", "whatsapp"]);
-    const [text] = (await t.whatsappTo(onWhatsApp.whatsapp_number!)).map((m) => m.text);
+    const [text] = (await t.sentTo(onWhatsApp.whatsapp_number!)).map((m) => m.text);
     assert(text.includes("from 1 to 5, e.g. 4 or ⭐⭐⭐⭐"), text);
     assert(!text.includes("http"), "no link on WhatsApp");
 
@@ -351,13 +343,14 @@ Deno.test("review requests go by WhatsApp with the mark to reply, or by email wi
 });
 
 Deno.test("a reminder due during quiet hours waits for their end without using up an attempt", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const product = await t.product();
     const customer = await t.customer();
-    const orderId = await t.order(customer, [{ product, quantity: 1 }], {
+    const orderId = await t.order(customer, {
+      items: [[product, 1]],
       // Due in an hour: the job waits; the test then makes it run now, in quiet hours.
-      created_at: new Date(Date.now() - 23 * HOUR),
+      createdAt: new Date(Date.now() - 23 * HOUR),
     });
     await t.waitForMessage(orderId, "order_confirmation");
     // Quiet from an hour ago to an hour from now, shop-local; the reminder's job runs anyway.
@@ -370,7 +363,7 @@ Deno.test("a reminder due during quiet hours waits for their end without using u
                     where order_id = ${orderId} and kind = 'payment_reminder')`;
     });
     const job = await waitFor(async () => {
-      await drainShop(t.sql);
+      await t.drain();
       const [row] = await t.sql<
         { state: string; attempts: number; throttles: number; last_error: string; wait: number }[]
       >`
@@ -388,7 +381,7 @@ Deno.test("a reminder due during quiet hours waits for their end without using u
     );
     assertEquals((await t.message(orderId, "payment_reminder"))?.status, "scheduled");
     assertEquals(
-      (await t.whatsappTo(customer.whatsapp_number!)).length,
+      (await t.sentTo(customer.whatsapp_number!)).length,
       1,
       "the confirmation only",
     );

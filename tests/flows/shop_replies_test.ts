@@ -10,19 +10,19 @@
  */
 import { assert, assertEquals, assertMatch } from "../_support/assert.ts";
 import { waitFor } from "../_support/wait.ts";
-import { type ShopSenderTest, startShopSenderTest } from "../_support/shop_sender.ts";
+import { type ShopTest, startShopTest } from "../_support/shop.ts";
 import { customerWrites, requestReview, reviewOf, waitForReply } from "../_support/shop_replies.ts";
 import { messages } from "../../supabase/functions/_shared/shop/i18n.ts";
 
 const REVIEW_RESPONSE_URL = `${Deno.env.get("SUPABASE_URL")}/functions/v1/review-response`;
 
 /** The WhatsApp messages the customer received, texts only, oldest first. */
-async function textsTo(t: ShopSenderTest, number: string): Promise<string[]> {
-  return (await t.whatsappTo(number)).map((m) => m.text);
+async function textsTo(t: ShopTest, number: string): Promise<string[]> {
+  return (await t.sentTo(number)).map((m) => m.text);
 }
 
 Deno.test('a WhatsApp reply "4 très bien" becomes a review with its comment, and the customer is thanked once', async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const customer = await t.customer({ language: "fr" });
     const orderId = await requestReview(t, customer);
@@ -79,7 +79,7 @@ Deno.test('a WhatsApp reply "4 très bien" becomes a review with its comment, an
 });
 
 Deno.test("an unreadable reply gets one polite question, a second one gets nothing, and a rating after it is a review", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const customer = await t.customer({ language: "en" });
     const orderId = await requestReview(t, customer);
@@ -120,7 +120,7 @@ Deno.test("an unreadable reply gets one polite question, a second one gets nothi
 });
 
 Deno.test("a message from a customer without an open request stores nothing and enqueues no reply job", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const customer = await t.customer();
     const inbound = await customerWrites(t, customer, "4");
@@ -155,11 +155,10 @@ function postForm(url: string, fields: Record<string, string>) {
 }
 
 Deno.test("an email rating link shows a confirmation on GET, records the review once on POST, and explains the links that no longer work", async () => {
-  const t = await startShopSenderTest();
-  const [settings] = await t.sql`select shop_name from public.shop_settings`;
+  const t = await startShopTest();
   try {
-    await t.sql`update public.shop_settings set shop_name = ${'Chez <b>"Léa"</b> & Co'}`;
-    const customer = await t.customer({ whatsapp: false, language: "en" });
+    await t.settings({ shop_name: 'Chez <b>"Léa"</b> & Co' });
+    const customer = await t.customer({ whatsapp: null, language: "en" });
     const orderId = await requestReview(t, customer);
     const [request] = await t.sql`
       select channel, link_expires_at from public.review_requests where order_id = ${orderId}`;
@@ -207,7 +206,7 @@ Deno.test("an email rating link shows a confirmation on GET, records the review 
     assertEquals((await openLink(url)).status, 409, "GET after use: used");
 
     // Expired: another request whose links are past their time.
-    const late = await t.customer({ whatsapp: false, language: "fr" });
+    const late = await t.customer({ whatsapp: null, language: "fr" });
     const lateOrder = await requestReview(t, late);
     const [lateEmail] = await t.emailsTo(late.email!);
     const lateLink = /href="[^"]*review-response(\?[^"]*rating=5)"/.exec(lateEmail.html ?? "")![1]
@@ -249,13 +248,12 @@ Deno.test("an email rating link shows a confirmation on GET, records the review 
     await put.body?.cancel();
     assertEquals([put.status, put.headers.get("allow")], [405, "GET, HEAD, POST"]);
   } finally {
-    await t.sql`update public.shop_settings set shop_name = ${settings.shop_name}`;
     await t.done();
   }
 });
 
 Deno.test("two replies racing for one request leave one review", async () => {
-  const t = await startShopSenderTest();
+  const t = await startShopTest();
   try {
     const customer = await t.customer();
     const orderId = await requestReview(t, customer);
@@ -294,11 +292,10 @@ Deno.test("two replies racing for one request leave one review", async () => {
 });
 
 Deno.test('a reply "2" stores a low review and alerts the admins by email', async () => {
-  const t = await startShopSenderTest();
-  const [saved] = await t.sql`select admin_emails, admin_language from public.shop_settings`;
+  const t = await startShopTest();
   const admin = `shop-admin-${crypto.randomUUID()}@example.test`;
   try {
-    await t.sql`update public.shop_settings set admin_emails = ${[admin]}, admin_language = 'en'`;
+    await t.settings({ admin_emails: [admin], admin_language: "en" });
     const customer = await t.customer({ name: "Paul <i>", language: "fr" });
     const orderId = await requestReview(t, customer);
 
@@ -324,8 +321,6 @@ Deno.test('a reply "2" stores a low review and alerts the admins by email', asyn
     assert(email.html?.includes("Paul &lt;i&gt;"), "the customer's name is escaped");
     assert(email.html?.includes("décevant"), "with the comment");
   } finally {
-    await t.sql`update public.shop_settings
-      set admin_emails = ${saved.admin_emails}, admin_language = ${saved.admin_language}`;
     await t.done();
   }
 });
