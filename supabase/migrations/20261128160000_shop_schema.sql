@@ -566,58 +566,40 @@ create trigger order_items_stock before insert or update on public.order_items
 for each row execute function shop_internal.order_item_before();
 comment on trigger order_items_stock on public.order_items is 'Default price, stock taken, no item in a cancelled order.';
 
-/* Keeps orders.total_cents: the sum of the items of the orders a statement touched. */
+/*
+ * Keeps orders.total_cents: the sum of the items of the orders a statement touched. One function
+ * for the three triggers: each event has only its own transition tables (an insert the new rows,
+ * a delete the old ones), and PL/pgSQL plans a branch only when it runs.
+ */
 create function shop_internal.order_items_total() returns trigger
 language plpgsql
 security definer
 set search_path = ''
 as $$
+declare
+  v_orders bigint[];
 begin
+  if tg_op = 'INSERT' then
+    select array_agg(distinct n.order_id) into v_orders from new_items n;
+  elsif tg_op = 'DELETE' then
+    select array_agg(distinct d.order_id) into v_orders from old_items d;
+  else
+    select array_agg(x.order_id) into v_orders
+    from (select n.order_id from new_items n union select d.order_id from old_items d) x;
+  end if;
   update public.orders o
   set total_cents = coalesce((select sum(i.quantity * i.unit_price_cents) from public.order_items i where i.order_id = o.id), 0)
-  where o.id in (select n.order_id from new_items n union select d.order_id from old_items d);
+  where o.id = any(v_orders);
   return null;
 end
 $$;
 comment on function shop_internal.order_items_total() is
-  'AFTER statement trigger on order_items (insert, update, delete): recomputes total_cents of the orders whose items changed.';
+  'AFTER statement trigger on order_items (insert, update, delete; transition tables new_items/old_items): recomputes total_cents of the orders whose items changed (an order being deleted is gone already).';
 revoke all on function shop_internal.order_items_total() from public, anon, authenticated, service_role;
-
--- Transition tables: an insert trigger has only the new rows, a delete trigger only the old
--- ones, so each event has its own function.
-create function shop_internal.order_items_total_insert() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  update public.orders o
-  set total_cents = coalesce((select sum(i.quantity * i.unit_price_cents) from public.order_items i where i.order_id = o.id), 0)
-  where o.id in (select distinct n.order_id from new_items n);
-  return null;
-end
-$$;
-comment on function shop_internal.order_items_total_insert() is 'AFTER INSERT statement trigger on order_items: recomputes total_cents of the orders given items.';
-revoke all on function shop_internal.order_items_total_insert() from public, anon, authenticated, service_role;
-
-create function shop_internal.order_items_total_delete() returns trigger
-language plpgsql
-security definer
-set search_path = ''
-as $$
-begin
-  update public.orders o
-  set total_cents = coalesce((select sum(i.quantity * i.unit_price_cents) from public.order_items i where i.order_id = o.id), 0)
-  where o.id in (select distinct d.order_id from old_items d);
-  return null;
-end
-$$;
-comment on function shop_internal.order_items_total_delete() is 'AFTER DELETE statement trigger on order_items: recomputes total_cents of the orders that lost items (an order being deleted is gone already).';
-revoke all on function shop_internal.order_items_total_delete() from public, anon, authenticated, service_role;
 
 create trigger order_items_total_insert after insert on public.order_items
 referencing new table as new_items
-for each statement execute function shop_internal.order_items_total_insert();
+for each statement execute function shop_internal.order_items_total();
 comment on trigger order_items_total_insert on public.order_items is 'Keeps orders.total_cents.';
 create trigger order_items_total_update after update on public.order_items
 referencing new table as new_items old table as old_items
@@ -625,7 +607,7 @@ for each statement execute function shop_internal.order_items_total();
 comment on trigger order_items_total_update on public.order_items is 'Keeps orders.total_cents.';
 create trigger order_items_total_delete after delete on public.order_items
 referencing old table as old_items
-for each statement execute function shop_internal.order_items_total_delete();
+for each statement execute function shop_internal.order_items_total();
 comment on trigger order_items_total_delete on public.order_items is 'Keeps orders.total_cents.';
 
 /* A cancelled order gives its stock back, once (an order never leaves cancelled). */

@@ -7,19 +7,11 @@ import { z } from "zod";
 import type { Json } from "../database.types.ts";
 import type { DbClient } from "../runtime/client.ts";
 import { callRpc } from "../runtime/rpc.ts";
+import { MESSAGE_KINDS } from "./i18n.ts";
 
 // ---- sender: customer messages and admin alerts ----
 
-const MESSAGE_KIND = z.enum([
-  "order_confirmation",
-  "payment_reminder",
-  "ready_pickup",
-  "pickup_reminder",
-  "satisfaction",
-  "review_request",
-  "review_thanks",
-  "review_question",
-]);
+const MESSAGE_KIND = z.enum(MESSAGE_KINDS);
 
 const sendMessageSchema = z.looseObject({
   action: z.literal("send"),
