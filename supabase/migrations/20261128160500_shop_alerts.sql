@@ -303,7 +303,10 @@ begin
     where a.kind = 'dead_jobs' and a.id <> v_alert.id and a.status <> 'pending'
     order by a.id desc
     limit 1;
-    v_since := coalesce(v_since, v_alert.created_at - v_settings.alert_digest_interval);
+    -- The first digest: the interval before it opened, bounds included (the job that opened it
+    -- went dead in the same transaction, at created_at, which an interval of 0 must keep).
+    v_since := coalesce(v_since,
+                        v_alert.created_at - v_settings.alert_digest_interval - interval '1 microsecond');
     with dead as (
       select j.id, j.queue, j.subject, j.last_error, j.finished_at
       from jobs.jobs j
