@@ -391,10 +391,19 @@ begin
       sent_at = p_now
   where a.id = p_alert_id
   returning * into v_alert;
+
+  -- A job that went dead while this digest was being sent found it pending and opened none:
+  -- the next digest tells it (after alert_digest_interval, as always).
+  if v_alert.kind = 'dead_jobs' and exists (
+    select from jobs.jobs j
+    where j.state = 'dead' and j.finished_at > (v_alert.details ->> 'until')::timestamptz
+  ) then
+    perform shop_internal.open_dead_jobs_digest(p_now);
+  end if;
   return to_jsonb(v_alert);
 end
 $$;
 comment on function public.shop_alert_record(bigint, jsonb, timestamptz) is
-  'Records the deliveries of alert p_alert_id ([{channel, to, status: sent|failed, provider_id, error}]): status sent when every delivery is sent, partial when some are, failed when none (or none given); sent_at = p_now. Returns the alert row as JSON (unchanged when it was already recorded). 22023 when p_deliveries is not an array, P0002 when the alert does not exist. Service role only.';
+  'Records the deliveries of alert p_alert_id ([{channel, to, status: sent|failed, provider_id, error}]): status sent when every delivery is sent, partial when some are, failed when none (or none given); sent_at = p_now. A dead_jobs digest opens the next one when jobs went dead after its details were taken. Returns the alert row as JSON (unchanged when it was already recorded). 22023 when p_deliveries is not an array, P0002 when the alert does not exist. Service role only.';
 revoke all on function public.shop_alert_record(bigint, jsonb, timestamptz) from public, anon, authenticated;
 grant execute on function public.shop_alert_record(bigint, jsonb, timestamptz) to service_role;

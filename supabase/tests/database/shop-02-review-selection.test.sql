@@ -68,7 +68,7 @@ select results_eq(
 );
 select results_eq(
   $$select automation, trigger, shop_day, started_at, error, result = $$ || quote_literal(:'run') || $$::jsonb
-    from public.shop_automation_runs$$,
+    from public.shop_automation_runs where started_at = tests.frozen_now()$$,
   $$values ('request-reviews', 'schedule', date '2026-12-07', tests.frozen_now(), null::text, true)$$,
   'the run is logged with its shop-local day and its answer'
 );
@@ -123,7 +123,7 @@ select ok(shop_internal.request_reviews_due(timestamptz '2026-12-07 15:00+00'), 
 set local client_min_messages = error;
 select public.shop_request_reviews(timestamptz '2026-12-08 03:00+00', 'manual');
 reset client_min_messages;
-select is((select shop_day from public.shop_automation_runs order by id desc limit 1), date '2026-12-07',
+select is((select shop_day from public.shop_automation_runs where started_at = timestamptz '2026-12-08 03:00+00'), date '2026-12-07',
   'a run at 03:00 UTC on 8 December belongs to the New York day of 7 December');
 
 select * from finish();
