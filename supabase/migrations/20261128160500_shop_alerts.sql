@@ -78,9 +78,23 @@ declare
   v_previous timestamptz;
   v_id bigint;
   v_not_before timestamptz;
+  v_pending public.shop_alerts;
+  v_job jobs.jobs;
 begin
   -- Cheap and the common case while dead jobs pile up: a digest is already waiting.
-  if exists (select from public.shop_alerts a where a.kind = 'dead_jobs' and a.status = 'pending') then
+  select * into v_pending from public.shop_alerts a where a.kind = 'dead_jobs' and a.status = 'pending';
+  if found then
+    -- Unless its job ended without sending it (died, was cancelled or pruned): the digest would
+    -- then wait forever and hold back every later one. It gets a job again, an interval (a
+    -- minute at least) after the last one ended: a digest that can never go is tried again
+    -- that often, not in a loop (its own job's death comes through here too).
+    select * into v_job from jobs.jobs j where j.id = v_pending.job_id;
+    if v_job.id is null or v_job.state not in ('waiting', 'running', 'retrying') then
+      perform shop_internal.enqueue_alert(v_pending.id, greatest(
+        p_now, v_pending.not_before,
+        v_job.finished_at + greatest((shop_internal.settings()).alert_digest_interval,
+                                     interval '1 minute')));
+    end if;
     return null;
   end if;
   select coalesce(a.sent_at, a.created_at) into v_previous
@@ -101,7 +115,7 @@ begin
 end
 $$;
 comment on function shop_internal.open_dead_jobs_digest(timestamptz) is
-  'Inserts the pending dead_jobs digest (subject digest) when none is pending, with not_before = greatest(p_now, the previous digest''s sent_at (or created_at) + alert_digest_interval), and enqueues its job. Returns its id, or null when one was already pending.';
+  'Inserts the pending dead_jobs digest (subject digest) when none is pending, with not_before = greatest(p_now, the previous digest''s sent_at (or created_at) + alert_digest_interval), and enqueues its job. Returns its id, or null when one was already pending (whose job is enqueued again when it ended without sending it).';
 revoke all on function shop_internal.open_dead_jobs_digest(timestamptz) from public, anon, authenticated, service_role;
 
 /* The shop's WhatsApp instance, when it can send: created and open. */

@@ -32,11 +32,13 @@ Deno.test("a new user's WhatsApp instance shows its QR code on the stand-in's pa
     const [profile] = await sql`select full_name from public.profiles where id = ${id}`;
     assertEquals(profile?.full_name, fullName, "the sign-up created the profile");
 
-    // (2) The worker creates the instance with its webhooks and stores the first code.
+    // (2) The worker creates the instance with its webhooks and stores the first code (which
+    // may come by webhook before the creation is recorded: wait for both).
     const created = await waitFor(async () => {
       const [row] = await sql`
         select instance_name, instance_status, qr_code, webhook_url
-        from public.evolution_instances where user_id = ${id} and qr_code is not null`;
+        from public.evolution_instances
+        where user_id = ${id} and qr_code is not null and webhook_url is not null`;
       return row;
     }, { timeoutMs: STEP_TIMEOUT_MS, what: `the instance of user ${id} with its first QR` });
     const name = created.instance_name as string;

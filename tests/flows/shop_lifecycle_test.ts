@@ -92,14 +92,17 @@ Deno.test("a job that goes dead in any queue reaches the admins in the dead-jobs
   try {
     const admin = `ops-${t.tag}@la-boutique.test`;
     await t.admins([admin], [], "en");
-    // Digests at once for this test; a digest already waiting (other tests' dead jobs) goes now.
+    // Digests at once for this test. A digest other tests' dead jobs opened, waiting for its
+    // hour, is closed as if it had gone (its job cancelled): the next dead job opens a new one.
     await t.sql`update public.shop_settings set alert_digest_interval = '0'`;
     await t.sql`
-      with pending as (
-        update public.shop_alerts set not_before = now()
+      with closed as (
+        update public.shop_alerts
+        set status = 'sent', sent_at = now(), details = details || jsonb_build_object('until', now())
         where kind = 'dead_jobs' and status = 'pending' returning job_id)
-      update jobs.jobs set run_at = now()
-      where id in (select job_id from pending) and state in ('waiting', 'retrying')`;
+      select public.job_cancel(j.id, 'closed by a test')
+      from jobs.jobs j join closed c on c.job_id = j.id
+      where j.state in ('waiting', 'retrying', 'running')`;
 
     // A payload no handler knows: the worker fails it for good.
     const [job] = await t.sql<{ id: number }[]>`

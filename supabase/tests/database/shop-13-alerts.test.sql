@@ -6,7 +6,7 @@
 -- shop_alert_start answers send / wait / skip (no admin: stored failed) and fills a digest's
 -- details; shop_alert_record sets sent / partial / failed once. Service role only.
 begin;
-select plan(36);
+select plan(38);
 
 update public.shop_settings set admin_emails = '{}', admin_whatsapp_numbers = '{}', admin_language = 'en',
   shop_name = 'S13 Shop', alert_digest_interval = '1 hour', whatsapp_instance = null;
@@ -218,6 +218,23 @@ select results_eq(
 );
 reset role;
 
+-- A pending digest whose job ended without sending it (cancelled here) gets a job again at the
+-- next dead job, an interval after the old one ended: it does not hold back every later digest.
+select public.job_cancel(:digest_2_job, 'S13: lost');
+select count(*) from (select jobs.enqueue('s13', '{}', 's13:extra')) e;
+select count(*) from public.job_claim('s13', 's13-worker', 1);
+select public.job_report('s13-worker',
+  (select jsonb_agg(jsonb_build_object('id', id, 'ok', false, 'error', 'S13 extra', 'permanent', true))
+   from jobs.jobs where queue = 's13' and state = 'running'));
+select results_eq(
+  format($$select count(*)::int, bool_and(a.job_id <> %s), min(j.state::text), min(j.run_at)
+           from public.shop_alerts a join jobs.jobs j on j.id = a.job_id
+           where a.kind = 'dead_jobs' and a.status = 'pending'$$, :digest_2_job),
+  $$values (1, true, 'waiting', now() + interval '1 hour')$$,
+  'a stuck pending digest gets a new job, due an interval after its old one ended'
+);
+select is((select count(*)::int from public.shop_alerts where kind = 'dead_jobs'), 2, '... and no second pending digest');
+
 -- ---------------------------------------------------------------------------------------------
 -- The job core never fails because of the digest
 -- ---------------------------------------------------------------------------------------------
@@ -231,7 +248,7 @@ select lives_ok(
        from jobs.jobs where queue = 's13' and state = 'running'))$$,
   'a digest that cannot be stored does not fail the job core''s report');
 reset client_min_messages;
-select is((select count(*)::int from jobs.jobs where queue = 's13' and state = 'dead'), 5, '... the job did go dead');
+select is((select count(*)::int from jobs.jobs where queue = 's13' and state = 'dead'), 6, '... the job did go dead');
 select is((select count(*)::int from public.shop_alerts where kind = 'dead_jobs' and status = 'pending'), 0, '... without a digest');
 alter table public.shop_alerts drop constraint s13_broken;
 
