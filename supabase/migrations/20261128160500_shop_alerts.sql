@@ -118,19 +118,6 @@ comment on function shop_internal.open_dead_jobs_digest(timestamptz) is
   'Inserts the pending dead_jobs digest (subject digest) when none is pending, with not_before = greatest(p_now, the previous digest''s sent_at (or created_at) + alert_digest_interval), and enqueues its job. Returns its id, or null when one was already pending (whose job is enqueued again when it ended without sending it).';
 revoke all on function shop_internal.open_dead_jobs_digest(timestamptz) from public, anon, authenticated, service_role;
 
-/* The shop's WhatsApp instance, when it can send: created and open. */
-create function shop_internal.alert_instance(p_instance text) returns text
-language sql
-security definer
-set search_path = ''
-as $$
-  select i.instance_name from public.evolution_instances i
-  where i.instance_name = p_instance and i.status = 'created' and i.instance_status = 'open';
-$$;
-comment on function shop_internal.alert_instance(text) is
-  'p_instance when that Evolution instance exists with status created and instance_status open, else null.';
-revoke all on function shop_internal.alert_instance(text) from public, anon, authenticated, service_role;
-
 -- =============================================================================================
 -- Triggers
 -- =============================================================================================
@@ -361,7 +348,7 @@ begin
                                      'whatsapp_numbers', to_jsonb(v_settings.admin_whatsapp_numbers)),
     'language', v_settings.admin_language,
     'shop', jsonb_build_object('name', v_settings.shop_name, 'email_from', v_settings.email_from,
-                               'whatsapp_instance', shop_internal.alert_instance(v_settings.whatsapp_instance)));
+                               'whatsapp_instance', shop_internal.open_instance()));
 end
 $$;
 comment on function public.shop_alert_start(bigint, timestamptz) is
