@@ -286,6 +286,28 @@ Deno.test("webhook/set answers 201 with the stored row and webhook/find returns 
   });
 });
 
+/**
+ * The events the stand-in sent about `instance`, oldest first, once each reached the receiver.
+ * Deliveries run concurrently, as in Evolution, so the receiver may see two of them in either
+ * order; the stand-in's log keeps the order they were sent in.
+ */
+async function sentEvents(
+  h: Harness,
+  instance: string,
+  enough: (sent: Received["body"][]) => boolean,
+): Promise<Received["body"][]> {
+  return await waitFor(async () => {
+    const log = (await h.ctl.webhookDeliveries(instance)).reverse();
+    const sent = log.map((d) => d.body as Received["body"]);
+    return log.every((d) => d.state === "delivered") && enough(sent) && sent;
+  }, { what: `the webhooks of ${instance} to be delivered` });
+}
+
+/** The data of the `event` events among `sent`, in order. */
+function of(sent: Received["body"][], event: string): Received["body"]["data"][] {
+  return sent.filter((b) => b.event === event).map((b) => b.data);
+}
+
 Deno.test("QR codes rotate to the limit, then the instance is refused and closed; connect starts again", async () => {
   await withStandIn({ behaviour: { qrIntervalMs: 40, qrLimit: 3 } }, async (h) => {
     await h.create("q");
@@ -294,8 +316,9 @@ Deno.test("QR codes rotate to the limit, then the instance is refused and closed
     });
     const inst = await h.ctl.instance("q");
     assertEquals([inst?.refused, inst?.statusReason, inst?.qr], [true, 428, null]);
-    await waitFor(() => Promise.resolve(h.hook.events("connection.update").length >= 3));
-    const qrs = h.hook.events("qrcode.updated").map((r) => r.body.data);
+    const sent = await sentEvents(h, "q", (all) => of(all, "connection.update").length >= 3);
+    assertEquals(h.hook.received.length, sent.length, "the receiver got every event sent");
+    const qrs = of(sent, "qrcode.updated");
     assertEquals(qrs.length, 4, "three codes, then the limit message");
     const codes = qrs.slice(0, 3).map((d) => (d!.qrcode as Record<string, string>).code);
     assertEquals(new Set(codes).size, 3, "each code differs");
@@ -308,9 +331,7 @@ Deno.test("QR codes rotate to the limit, then the instance is refused and closed
       statusCode: 500,
     });
     assertEquals(
-      h.hook.events("connection.update").map((
-        r,
-      ) => [r.body.data!.state, r.body.data!.statusReason]),
+      of(sent, "connection.update").map((d) => [d!.state, d!.statusReason]),
       [["connecting", 200], ["refused", 428], ["close", 428]],
     );
     assertEquals(
@@ -319,16 +340,16 @@ Deno.test("QR codes rotate to the limit, then the instance is refused and closed
     );
 
     // No more codes once closed.
-    const before = h.hook.received.length;
+    const before = sent.length;
     await h.ctl.setBehaviour({ qrIntervalMs: 60_000 });
     const again = await (await h.api("GET", "/instance/connect/q")).json();
     assertEquals(again.count, 1);
     assertMatch(again.base64, /^data:image\/png;base64,/);
     const now = await h.ctl.instance("q");
     assertEquals([now?.state, now?.refused], ["connecting", false]);
-    await waitFor(() => Promise.resolve(h.hook.received.length >= before + 2));
+    const afterConnect = await sentEvents(h, "q", (all) => all.length >= before + 2);
     assertEquals(
-      h.hook.received.slice(before).map((r) => r.body.event),
+      afterConnect.slice(before).map((b) => b.event),
       ["connection.update", "qrcode.updated"],
     );
     // Connect while connecting answers the current code without a new one.
@@ -506,10 +527,11 @@ Deno.test("logout and delete answer as Evolution and send their events", async (
       response: { message: "Instance deleted" },
     });
     assertEquals((await h.api("GET", "/instance/connectionState/d")).status, 404);
-    await waitFor(() => Promise.resolve(h.hook.events("remove.instance").length === 1));
-    assertEquals(h.hook.events("logout.instance").map((r) => r.body.data), [null]);
-    const closes = h.hook.events("connection.update").filter((r) => r.body.data?.state === "close");
-    assertEquals(closes.map((r) => r.body.data!.statusReason), [401]);
+    const sent = await sentEvents(h, "d", (all) => of(all, "remove.instance").length === 1);
+    assertEquals(h.hook.received.length, sent.length, "the receiver got every event sent");
+    assertEquals(of(sent, "logout.instance"), [null]);
+    const closes = of(sent, "connection.update").filter((d) => d?.state === "close");
+    assertEquals(closes.map((d) => d!.statusReason), [401]);
     // The name is free again.
     await h.create("d");
   });
