@@ -241,8 +241,8 @@ Deno.test("a permissive batch refuses an invalid address alone and sends the oth
 });
 
 Deno.test("a request left unanswered is sent again identically, and Resend sends it once", async () => {
-  await withSender({ timeoutMs: 500 }, async ({ sender, url, email }) => {
-    await control(url, "POST", "/_local/faults", { action: "delay", delay_ms: 800 });
+  await withSender({ timeoutMs: 1_000 }, async ({ sender, url, email }) => {
+    await control(url, "POST", "/_local/faults", { action: "delay", delay_ms: 1_600 });
     const outcomes = await sender.join().send([email(1), email(2)]);
     assert(outcomes.every((o) => o.ok), "the identical re-send got the first answer");
     const { data } = await control<{ data: StoredEmail[] }>(url, "GET", "/_local/emails");
@@ -271,7 +271,7 @@ async function loseAnswer(sender: EmailSender, url: string, emails: OutgoingEmai
 }
 
 Deno.test("a batch whose answer was lost, retried in other groups, sends every email once", async () => {
-  await withSender({ timeoutMs: 200, ambiguousRetries: 0 }, async ({ sender, url, email }) => {
+  await withSender({ timeoutMs: 1_000, ambiguousRetries: 0 }, async ({ sender, url, email }) => {
     const first = [0, 1, 2, 3].map((n) => email(n));
     const originalIds = await loseAnswer(sender, url, first);
     // The jobs retry at different times, with other emails beside them.
@@ -290,7 +290,7 @@ Deno.test("a batch whose answer was lost, retried in other groups, sends every e
 
 Deno.test("a restarted sender re-sends the journalled batch identically and gets the original ids", async () => {
   await withSender(
-    { timeoutMs: 200, ambiguousRetries: 0 },
+    { timeoutMs: 1_000, ambiguousRetries: 0 },
     async ({ sender, url, email, calls, restarted }) => {
       const originalIds = await loseAnswer(sender, url, [email(0), email(1), email(2)]);
       const lost = calls[0].key;

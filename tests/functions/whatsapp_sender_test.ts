@@ -36,7 +36,10 @@ import { evolutionControl } from "../../scripts/platform/stand_ins/evolution/con
 import { startEvolutionStandIn } from "../../scripts/platform/stand_ins/evolution/server.ts";
 
 const KEY = "evolution_test_sender_key";
-const TIMEOUT_MS = 400;
+/** The sender's client gives up after this; the delay faults outlast it. */
+const TIMEOUT_MS = 1_000;
+/** Setting up an instance is no part of what is tested: a slow machine must not fail it. */
+const SETUP_TIMEOUT_MS = 30_000;
 
 const WEBHOOK: WebhookConfig = {
   url: "http://127.0.0.1:9/functions/v1/evolution-webhook",
@@ -94,10 +97,11 @@ async function withSender(
     webhookUrl: WEBHOOK.url,
   };
   const client = new EvolutionClient(config);
+  const setupClient = new EvolutionClient({ ...config, timeoutMs: SETUP_TIMEOUT_MS });
   const control = evolutionControl(standIn.url);
   const instance = `user_sender${run}`;
   const open = async (name: string) => {
-    await client.createInstance({ instanceName: name, token: "t", webhook: WEBHOOK });
+    await setupClient.createInstance({ instanceName: name, token: "t", webhook: WEBHOOK });
     await control.scan(name);
     return name;
   };
