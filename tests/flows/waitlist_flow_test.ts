@@ -44,7 +44,7 @@ import {
   formatDate,
   formatShortDateTime,
   formatTimeRange,
-} from "../../supabase/functions/_shared/waitlist/format.ts";
+} from "../../supabase/functions/_shared/i18n/format.ts";
 
 /** `RESEND_TIMEOUT_MS` of the functions (the test platform sets 2 s; the default is 10 s). */
 const RESEND_TIMEOUT_MS = Number(Deno.env.get("RESEND_TIMEOUT_MS") ?? 10_000);

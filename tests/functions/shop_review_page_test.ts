@@ -4,8 +4,8 @@
  * shop's name escaped everywhere, and the inputs a page refuses.
  */
 import { assert, assertEquals, assertThrows } from "../_support/assert.ts";
+import { pageResponse } from "../../supabase/functions/_shared/html/page_response.ts";
 import {
-  pageResponse,
   renderReviewPage,
   type ReviewPageState,
 } from "../../supabase/functions/_shared/shop/review_page.ts";

@@ -20,12 +20,8 @@ import {
   renderCustomerEmail,
   renderCustomerWhatsApp,
 } from "../../supabase/functions/_shared/shop/templates.ts";
-import {
-  type Locale,
-  MESSAGE_KINDS,
-  messages,
-  pickLocale,
-} from "../../supabase/functions/_shared/shop/i18n.ts";
+import { MESSAGE_KINDS, messages } from "../../supabase/functions/_shared/shop/i18n.ts";
+import { type Locale, pickLocale } from "../../supabase/functions/_shared/i18n/locale.ts";
 
 const HOSTILE = `<script>alert("x")</script> & 'Co'`;
 const HOSTILE_ESCAPED = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; &#39;Co&#39;";

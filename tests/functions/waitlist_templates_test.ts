@@ -1,24 +1,23 @@
 import { assert, assertEquals, assertMatch, assertThrows } from "../_support/assert.ts";
 import { escapeHtml, markup } from "../../supabase/functions/_shared/html/markup.ts";
-import { pickLocale } from "../../supabase/functions/_shared/waitlist/locale.ts";
+import { type Locale, pickLocale } from "../../supabase/functions/_shared/i18n/locale.ts";
 import {
   formatDate,
   formatDateTime,
   formatTime,
   formatTimeRange,
-} from "../../supabase/functions/_shared/waitlist/format.ts";
+} from "../../supabase/functions/_shared/i18n/format.ts";
 import {
   renderBookingEmail,
   renderInvitationEmail,
 } from "../../supabase/functions/_shared/waitlist/emails.ts";
 import {
   pageResponse,
-  renderResponsePage,
   responseHeaders,
-} from "../../supabase/functions/_shared/waitlist/pages.ts";
+} from "../../supabase/functions/_shared/html/page_response.ts";
+import { renderResponsePage } from "../../supabase/functions/_shared/waitlist/pages.ts";
 import type {
   InvitationEmailInput,
-  Locale,
   PageState,
   SlotDetails,
 } from "../../supabase/functions/_shared/waitlist/types.ts";

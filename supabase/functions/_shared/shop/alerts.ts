@@ -16,7 +16,7 @@ import type { EmailOutcome } from "../providers/email/sender.ts";
 import { PermanentJobError, RetryLaterError, ThrottledError } from "../jobs/errors.ts";
 import type { Job, JobContext } from "../jobs/runner.ts";
 import { errorText, log } from "../runtime/log.ts";
-import { pickLocale } from "./i18n.ts";
+import { pickLocale } from "../i18n/locale.ts";
 import type { ShopSenderDeps } from "./messages.ts";
 import { type AlertDelivery, type AlertToSend, recordAlert, startAlert } from "./rpc.ts";
 import { type AlertContent, renderAlertEmail, renderAlertWhatsApp } from "./templates.ts";

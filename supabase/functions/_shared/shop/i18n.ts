@@ -4,10 +4,7 @@
  * English. Sentences are plain text that take values already formatted (money, dates: see
  * `./templates.ts`); emails escape them like any other value, WhatsApp sends them as they are.
  */
-import type { Locale } from "../waitlist/types.ts";
-
-export type { Locale } from "../waitlist/types.ts";
-export { pickLocale } from "../waitlist/locale.ts";
+import type { Locale } from "../i18n/locale.ts";
 
 /** The kinds of customer message (`shop_messages.kind`). */
 export const MESSAGE_KINDS = [

@@ -26,7 +26,7 @@ import type { WhatsAppSender } from "../providers/whatsapp/sender.ts";
 import { PermanentJobError, RetryLaterError, ThrottledError } from "../jobs/errors.ts";
 import type { Job, JobContext } from "../jobs/runner.ts";
 import { errorText, log } from "../runtime/log.ts";
-import { pickLocale } from "./i18n.ts";
+import { pickLocale } from "../i18n/locale.ts";
 import { type MessageToSend, recordMessage, startMessage } from "./rpc.ts";
 import {
   type CustomerMessageInput,

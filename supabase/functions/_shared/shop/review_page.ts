@@ -9,9 +9,8 @@
  */
 import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
 import { type HtmlValue, markup, SafeHtml } from "../html/markup.ts";
-import type { Locale, RenderedPage } from "../waitlist/types.ts";
-
-export { pageResponse, responseHeaders } from "../waitlist/pages.ts";
+import type { RenderedPage } from "../html/page_response.ts";
+import type { Locale } from "../i18n/locale.ts";
 
 /** What a rating page shows. */
 export type ReviewPageState =

@@ -16,9 +16,9 @@ import type { PublicEndpointOptions } from "../runtime/endpoints.ts";
 import { errorText, log } from "../runtime/log.ts";
 import { readLinkFields } from "../runtime/responses.ts";
 import { RpcError } from "../runtime/rpc.ts";
-import { pickLocale } from "../waitlist/locale.ts";
-import type { Locale } from "../waitlist/types.ts";
-import { pageResponse, renderReviewPage, type ReviewPageInput } from "./review_page.ts";
+import { pageResponse } from "../html/page_response.ts";
+import { type Locale, pickLocale } from "../i18n/locale.ts";
+import { renderReviewPage, type ReviewPageInput } from "./review_page.ts";
 import { useReviewLink, viewReviewLink } from "./rpc.ts";
 
 /** A rating link: a token (32 bytes in base64url, 43 characters) and a rating 1..5. */

@@ -8,9 +8,10 @@
 import { PALETTE } from "../html/document.ts";
 import { emailDocument, textPart } from "../html/email.ts";
 import { markup } from "../html/markup.ts";
-import { formatDateTime, singleLine } from "../waitlist/format.ts";
-import { linkBase } from "../waitlist/links.ts";
-import { type Locale, type MessageKind, messages, type MessageText } from "./i18n.ts";
+import { formatDateTime, singleLine } from "../i18n/format.ts";
+import type { Locale } from "../i18n/locale.ts";
+import { linkBase } from "../runtime/links.ts";
+import { type MessageKind, messages, type MessageText } from "./i18n.ts";
 
 /** The currency of the shop's prices (`*_cents` columns). */
 export const SHOP_CURRENCY = "EUR";

@@ -7,14 +7,10 @@ import { PALETTE } from "../html/document.ts";
 import { emailDocument, textPart } from "../html/email.ts";
 import { markup, type SafeHtml } from "../html/markup.ts";
 import { messages } from "./i18n.ts";
-import {
-  formatDateTime,
-  formatShortDateTime,
-  singleLine,
-  type SlotLine,
-  slotLines,
-} from "./format.ts";
-import type { BookingEmailInput, InvitationEmailInput, Locale, RenderedEmail } from "./types.ts";
+import { formatDateTime, formatShortDateTime, singleLine } from "../i18n/format.ts";
+import type { Locale } from "../i18n/locale.ts";
+import { type SlotLine, slotLines } from "./slot_lines.ts";
+import type { BookingEmailInput, InvitationEmailInput, RenderedEmail } from "./types.ts";
 
 const { text: TEXT_COLOR, muted: MUTED_COLOR, accent: ACCENT_COLOR } = PALETTE;
 

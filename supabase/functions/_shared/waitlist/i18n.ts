@@ -4,9 +4,7 @@
  * label the email buttons ("Accepter", "Refuser") appear nowhere else in an email, so that a
  * browser test can find each button by its text.
  */
-import type { Locale } from "./types.ts";
-
-export { pickLocale } from "./locale.ts";
+import type { Locale } from "../i18n/locale.ts";
 
 /** A page's heading and paragraphs. */
 export interface PageText {
@@ -33,8 +31,6 @@ export interface Messages {
   };
   /** A label followed by its colon: "Date :" in French, "Date:" in English. */
   labelled(label: string): string;
-  /** Appended to a time range that ends on the following day. */
-  nextDay: string;
   invitation: {
     subject(when: string): string;
     intro: string;
@@ -78,7 +74,6 @@ const fr: Messages = {
     clinic: "Cabinet",
   },
   labelled: (label) => `${label} :`,
-  nextDay: "le lendemain",
   invitation: {
     subject: (when) => `Un créneau s'est libéré : ${when}`,
     intro: "Un créneau vient de se libérer et vous êtes sur notre liste d'attente. " +
@@ -200,7 +195,6 @@ const en: Messages = {
     clinic: "Clinic",
   },
   labelled: (label) => `${label}:`,
-  nextDay: "next day",
   invitation: {
     subject: (when) => `A slot has opened up: ${when}`,
     intro: "A slot has just become available and you are on our waiting list. " +

@@ -16,8 +16,9 @@ import type { EmailOutcome, EmailSender, OutgoingEmail } from "../providers/emai
 import { PermanentJobError, RetryLaterError, ThrottledError } from "../jobs/errors.ts";
 import type { Job, JobContext } from "../jobs/runner.ts";
 import { renderBookingEmail, renderInvitationEmail } from "./emails.ts";
-import { pickLocale } from "./locale.ts";
-import { linkBase, responseUrl } from "./links.ts";
+import { pickLocale } from "../i18n/locale.ts";
+import { linkBase } from "../runtime/links.ts";
+import { responseUrl } from "./links.ts";
 import {
   type Booking,
   bookingEmail,

@@ -6,8 +6,11 @@
 import { FONT_FAMILY, htmlDocument, PALETTE } from "../html/document.ts";
 import { type HtmlValue, markup, SafeHtml } from "../html/markup.ts";
 import { type Messages, messages, type PageText } from "./i18n.ts";
-import { singleLine, slotLines } from "./format.ts";
-import type { Locale, PageInput, PageState, RenderedPage, SlotDetails } from "./types.ts";
+import type { RenderedPage } from "../html/page_response.ts";
+import { singleLine } from "../i18n/format.ts";
+import type { Locale } from "../i18n/locale.ts";
+import { slotLines } from "./slot_lines.ts";
+import type { PageInput, PageState, SlotDetails } from "./types.ts";
 
 /** The entries of `messages(locale).pages` that a state shows whatever the action. */
 type FixedPageText = Exclude<
@@ -32,24 +35,6 @@ const PAGE_STATES: Readonly<Record<PageState, { status: number; text?: FixedPage
   invalid: { status: 400, text: "invalid" },
   unavailable: { status: 503, text: "unavailable" },
 };
-
-/**
- * The headers of every page: HTML, never cached or indexed, no referrer (the URL holds the
- * token), and a content security policy that allows only inline styles and posting the form
- * back to this origin.
- *
- * @example
- * new Response(page.html, { status: page.status, headers: responseHeaders });
- */
-export const responseHeaders: Readonly<Record<string, string>> = Object.freeze({
-  "content-type": "text/html; charset=utf-8",
-  "cache-control": "no-store",
-  "x-robots-tag": "noindex",
-  "referrer-policy": "no-referrer",
-  "x-content-type-options": "nosniff",
-  "content-security-policy": "default-src 'none'; style-src 'unsafe-inline'; " +
-    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
-});
 
 const CSS = new SafeHtml(
   [
@@ -102,20 +87,6 @@ export function renderResponsePage(input: PageInput): RenderedPage {
   const clinic = singleLine(slot?.clinic_name ?? "");
   const title = clinic ? `${text.heading} – ${clinic}` : text.heading;
   return { status: PAGE_STATES[input.state].status, html: pageDocument(locale, title, body) };
-}
-
-/**
- * A `Response` for a rendered page, with its status and `responseHeaders`; without a body when
- * it answers a HEAD request.
- *
- * @example
- * return pageResponse(renderResponsePage({ state: "unknown", locale: "fr" }), req.method);
- */
-export function pageResponse(page: RenderedPage, method = "GET"): Response {
-  return new Response(method === "HEAD" ? null : page.html, {
-    status: page.status,
-    headers: responseHeaders,
-  });
 }
 
 /** The heading and paragraphs of a page, and the button label of a confirm page. */

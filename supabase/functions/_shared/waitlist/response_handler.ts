@@ -15,11 +15,12 @@ import { publicEndpoint, type PublicEndpointOptions } from "../runtime/endpoints
 import { errorText, log } from "../runtime/log.ts";
 import { readLinkFields } from "../runtime/responses.ts";
 import { RpcError } from "../runtime/rpc.ts";
-import { pickLocale } from "./locale.ts";
+import { pageResponse } from "../html/page_response.ts";
+import { type Locale, pickLocale } from "../i18n/locale.ts";
 import { slotFor } from "./slot.ts";
-import { pageResponse, renderResponsePage } from "./pages.ts";
+import { renderResponsePage } from "./pages.ts";
 import { respondToInvitation, viewInvitation } from "./rpc.ts";
-import type { Locale, PageInput, PageState, ResponseAction } from "./types.ts";
+import type { PageInput, PageState, ResponseAction } from "./types.ts";
 
 /** A link token: 32 bytes in base64url, 43 characters. */
 const answerSchema = z.object({

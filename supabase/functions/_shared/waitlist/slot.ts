@@ -1,6 +1,7 @@
 /** The slot as the waitlist's SQL functions return it, made into what emails and pages show. */
 import type { SqlSlot } from "./rpc.ts";
-import type { Locale, SlotDetails } from "./types.ts";
+import type { Locale } from "../i18n/locale.ts";
+import type { SlotDetails } from "./types.ts";
 
 /** The slot in the recipient's language. */
 export function slotFor(slot: SqlSlot, locale: Locale): SlotDetails {

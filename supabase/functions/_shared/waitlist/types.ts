@@ -2,9 +2,7 @@
  * The shapes the waitlist flow passes between its SQL functions, its job handler, its emails
  * and its pages. Field names follow the SQL functions' JSON (snake_case).
  */
-
-/** The languages pages and emails speak: French by default, English on request. */
-export type Locale = "fr" | "en";
+import type { Locale } from "../i18n/locale.ts";
 
 /** What a person needs to know about a slot. Times are ISO 8601 instants. */
 export interface SlotDetails {
@@ -74,10 +72,4 @@ export interface PageInput {
   action?: ResponseAction;
   /** For `confirm`: the token to send back in the form. */
   token?: string;
-}
-
-/** A rendered page and the HTTP status that goes with its state. */
-export interface RenderedPage {
-  status: number;
-  html: string;
 }

@@ -1,13 +1,12 @@
 /**
- * Dates and times as patients read them: in the clinic's time zone (never the server's) and
- * in the patient's language. Built on date-fns with `TZDate`, so daylight-saving changes and
- * slots that cross midnight show the clinic's wall-clock times.
+ * Dates and times as people read them: in the zone of the place they deal with (a clinic, a
+ * shop; never the server's) and in their language. Built on date-fns with `TZDate`, so
+ * daylight-saving changes and slots that cross midnight show local wall-clock times.
  */
 import { format } from "date-fns";
 import { enGB, fr } from "date-fns/locale";
 import { TZDate } from "@date-fns/tz";
-import { messages } from "./i18n.ts";
-import type { Locale, SlotDetails } from "./types.ts";
+import type { Locale } from "./locale.ts";
 
 /** An instant: an ISO 8601 string with a UTC offset (or `Z`), or a `Date`. */
 export type Instant = string | Date;
@@ -31,7 +30,7 @@ function parseInstant(value: string): Date {
 }
 
 /**
- * The instant in the clinic's zone. Throws a `RangeError` for a string without a UTC offset
+ * The instant in the given zone. Throws a `RangeError` for a string without a UTC offset
  * (it would be read in the server's zone), an unparsable value or an unknown time zone.
  */
 function inZone(value: Instant, timeZone: string): TZDate {
@@ -64,6 +63,11 @@ function time(date: TZDate, locale: Locale): string {
 
 function joinAt(day: string, clock: string, locale: Locale): string {
   return locale === "en" ? `${day} at ${clock}` : `${day} à ${clock}`;
+}
+
+/** Appended to a time range that ends on the following day. */
+function nextDay(locale: Locale): string {
+  return locale === "en" ? "next day" : "le lendemain";
 }
 
 /** The calendar day of a zoned date, for comparisons. */
@@ -138,7 +142,7 @@ export function formatTimeRange(
   const days = dayNumber(to) - dayNumber(from);
   if (days === 0) return `${time(from, locale)} – ${time(to, locale)}`;
   if (days === 1) {
-    return `${time(from, locale)} – ${time(to, locale)} (${messages(locale).nextDay})`;
+    return `${time(from, locale)} – ${time(to, locale)} (${nextDay(locale)})`;
   }
   const fromText = joinAt(fullDate(from, locale), time(from, locale), locale);
   return `${fromText} – ${joinAt(fullDate(to, locale), time(to, locale), locale)}`;
@@ -152,32 +156,4 @@ export function formatTimeRange(
 export function singleLine(value: string): string {
   // deno-lint-ignore no-control-regex
   return value.replace(/[\s\u0000-\u001f\u007f-\u009f\u2028\u2029]+/g, " ").trim();
-}
-
-/** One line of a slot's details: a label and its value, both plain text. */
-export interface SlotLine {
-  label: string;
-  value: string;
-}
-
-/**
- * What a person needs to know about a slot, in display order: date, time range, practitioner,
- * appointment type, clinic. Values are on one line; empty ones are left out.
- *
- * @example
- * slotLines(slot, "en")[1]; // { label: "Time", value: "2:30 pm – 3:00 pm" }
- */
-export function slotLines(slot: SlotDetails, locale: Locale): SlotLine[] {
-  const labels = messages(locale).slot;
-  const lines: SlotLine[] = [
-    { label: labels.date, value: formatDate(slot.starts_at, slot.time_zone, locale) },
-    {
-      label: labels.time,
-      value: formatTimeRange(slot.starts_at, slot.ends_at, slot.time_zone, locale),
-    },
-    { label: labels.practitioner, value: singleLine(slot.practitioner_name ?? "") },
-    { label: labels.appointmentType, value: singleLine(slot.appointment_type ?? "") },
-    { label: labels.clinic, value: singleLine(slot.clinic_name ?? "") },
-  ];
-  return lines.filter((line) => line.value !== "");
 }

@@ -1,7 +1,13 @@
-import type { Locale } from "./types.ts";
+/**
+ * The languages people read our emails, pages and messages in, and how one is picked from what
+ * a row says (a patient's or a customer's `language`).
+ */
+
+/** A language we write in. */
+export type Locale = "fr" | "en";
 
 /**
- * The language to speak to a patient: English for any `en` tag ("en", "en-GB", "EN"),
+ * The language to speak to someone in: English for any `en` tag ("en", "en-GB", "EN"),
  * French for everything else, including missing or malformed values.
  *
  * @example
