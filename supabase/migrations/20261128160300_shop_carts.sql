@@ -65,16 +65,18 @@ begin
   end if;
 
   -- Oldest first, by the expires_at index; carts locked elsewhere (being edited) wait for the
-  -- next batch or run instead of making this one wait. cart_items go by cascade.
+  -- next batch or run instead of making this one wait. The batch is deleted by its row
+  -- addresses (a TID scan; the rows are locked, so they stay put): joining on id would scan the
+  -- whole table once per batch. cart_items go by cascade.
   with gone as (
     delete from public.carts c
-    where c.id in (
-      select e.id from public.carts e
+    where c.ctid = any (array(
+      select e.ctid from public.carts e
       where e.expires_at < p_now
       order by e.expires_at
       limit v_limit
       for update skip locked
-    )
+    ))
     returning 1
   )
   select count(*)::int into v_deleted from gone;
